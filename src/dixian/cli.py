@@ -1,0 +1,118 @@
+"""The `dixian` command.
+
+Each stage contributes its commands through a `register(app)` function in its own
+`cli` module, listed in `COMMAND_MODULES`; this module only assembles them and turns
+user errors into one-line messages with stable exit codes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dixian import __version__
+from dixian.cli_options import JsonOption
+from dixian.config import init_workspace
+from dixian.console import print_summary, stderr_console
+from dixian.errors import DixianError
+
+# Stage command modules, in pipeline order. Each exposes `register(app: typer.Typer)`.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+_VERBOSE_ENV = "DIXIAN_VERBOSE"
+
+app = typer.Typer(
+    name="dixian",
+    help="dixian (底线): find households at risk of falling back into poverty, verify, assist, audit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show error details and tracebacks.")
+    ] = False,
+) -> None:
+    if verbose:
+        os.environ[_VERBOSE_ENV] = "1"
+
+
+@app.command("version")
+def version() -> None:
+    """Print the dixian version."""
+    typer.echo(__version__)
+
+
+@app.command("init")
+def init(
+    workspace: Annotated[
+        Path,
+        typer.Option("--workspace", "-w", envvar="DIXIAN_WORKSPACE", help="Folder to create."),
+    ] = Path("workspace"),
+    province: Annotated[str, typer.Option(help="2-digit province code.")] = "52",
+    county: Annotated[
+        str | None, typer.Option(help="6-digit county code (default: province + '2799').")
+    ] = None,
+    name: Annotated[str, typer.Option(help="A name for the workspace.")] = "county",
+    as_json: JsonOption = False,
+) -> None:
+    """Create a workspace with a commented dixian.toml."""
+    created = init_workspace(workspace, province=province, county=county, name=name)
+    print_summary(
+        "workspace created",
+        {
+            "workspace": str(created.root),
+            "config": str(created.config_path),
+            "province": created.config.region.province,
+            "county": created.config.region.county,
+            "engine": created.config.engine.kind,
+        },
+        as_json=as_json,
+    )
+
+
+def _register_stage_commands() -> None:
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        module.register(app)
+
+
+_register_stage_commands()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (user errors: one line on stderr, code 2+)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="dixian", standalone_mode=False)
+    except DixianError as exc:
+        if os.environ.get(_VERBOSE_ENV) or "--verbose" in args or "-v" in args:
+            stderr_console.print_exception()
+        stderr_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        stderr_console.print("aborted")
+        return 130
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Opening the analytics engine of a workspace: DuckDB (default) or Spark, through Ibis.
+
+Stages write engine-neutral Ibis expressions against the backend returned here. Where a
+stage needs engine-specific SQL it keeps it in one place and tests it on both engines.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from dixian.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+    from dixian.config import Workspace
+
+
+def open_backend(workspace: Workspace, *, read_only: bool = False) -> BaseBackend:
+    """Open the workspace's analytics backend.
+
+    Args:
+        workspace: the workspace whose [engine] section says which engine.
+        read_only: open the DuckDB file read-only (for concurrent readers such as the web app).
+
+    Returns:
+        An Ibis backend (DuckDB or PySpark).
+    """
+    engine = workspace.config.engine
+    if engine.kind == "duckdb":
+        return open_duckdb(
+            str(workspace.warehouse_path),
+            threads=engine.threads,
+            memory_limit=engine.memory_limit,
+            read_only=read_only,
+        )
+    if engine.kind == "spark":
+        return open_spark(master=engine.spark_master, driver_memory=engine.spark_driver_memory)
+    raise ConfigError(f"engine.kind: unknown engine '{engine.kind}'")
+
+
+def open_duckdb(
+    path: str = ":memory:", *, threads: int = 2, memory_limit: str = "8GB", read_only: bool = False
+) -> BaseBackend:
+    """Open a DuckDB backend on a file (or in memory)."""
+    kwargs: dict[str, Any] = {"threads": threads, "memory_limit": memory_limit}
+    if read_only:
+        kwargs["read_only"] = True
+    return ibis.duckdb.connect(path, **kwargs)
+
+
+_SPARK_SESSION: Any = None
+
+
+def spark_session(master: str = "local[2]", driver_memory: str = "4g") -> Any:
+    """A Spark session with settings that keep results equal to DuckDB's (UTC, ANSI off).
+
+    The session is created once per process; Spark allows only one active session.
+    """
+    global _SPARK_SESSION
+    if _SPARK_SESSION is not None:
+        return _SPARK_SESSION
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ConfigError(
+            "engine.kind = 'spark' needs pyspark: pip install 'dixian[spark]'"
+        ) from exc
+    _SPARK_SESSION = (
+        SparkSession.builder.master(master)
+        .appName("dixian")
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.ansi.enabled", "false")
+        .getOrCreate()
+    )
+    _SPARK_SESSION.sparkContext.setLogLevel("ERROR")
+    return _SPARK_SESSION
+
+
+def open_spark(*, master: str = "local[2]", driver_memory: str = "4g") -> BaseBackend:
+    """Open an Ibis PySpark backend on a (shared, per-process) Spark session."""
+    return ibis.pyspark.connect(spark_session(master, driver_memory))
