@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +41,18 @@ def cli() -> type[CliResult]:
 def workspace(tmp_path: Path) -> Workspace:
     """A fresh, empty workspace in a temporary folder."""
     return init_workspace(tmp_path / "ws", province="52", county="522799", name="test county")
+
+
+@pytest.fixture(scope="session")
+def spark_backend() -> Any:
+    """An Ibis PySpark backend on one local Spark session shared by the whole test process.
+
+    Mark Spark tests with `@pytest.mark.spark` and `@pytest.mark.xdist_group("spark")` so
+    that they share one worker and one JVM.
+    """
+    from dixian.engine import open_spark
+
+    return open_spark(master="local[2]", driver_memory="2g")
 
 
 @pytest.fixture(scope="session")
