@@ -42,9 +42,7 @@ def run_one(name: str, size: str, workdir: Path) -> dict[str, object]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.processor() or ''} cpus={_cpus()}".strip(),
         "wall_seconds_total": round(time.perf_counter() - started, 2),
-        "peak_rss_mib_process": round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-        ),
+        "peak_rss_mib_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         **figures,
     }
 

@@ -23,13 +23,13 @@ from dixian.console import print_summary, stderr_console
 from dixian.errors import DixianError
 
 # Stage command modules, in pipeline order. Each exposes `register(app: typer.Typer)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("dixian.standards.cli",)
 
 _VERBOSE_ENV = "DIXIAN_VERBOSE"
 
 app = typer.Typer(
     name="dixian",
-    help="dixian (底线): find households at risk of falling back into poverty, verify, assist, audit.",
+    help="dixian (底线): find households at risk of poverty, verify, assist, audit.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -6,6 +6,7 @@ stage needs engine-specific SQL it keeps it in one place and tests it on both en
 
 from __future__ import annotations
 
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -37,7 +38,11 @@ def open_backend(workspace: Workspace, *, read_only: bool = False) -> BaseBacken
             read_only=read_only,
         )
     if engine.kind == "spark":
-        return open_spark(master=engine.spark_master, driver_memory=engine.spark_driver_memory)
+        return open_spark(
+            master=engine.spark_master,
+            driver_memory=engine.spark_driver_memory,
+            warehouse_dir=str(workspace.root / "spark-warehouse"),
+        )
     raise ConfigError(f"engine.kind: unknown engine '{engine.kind}'")
 
 
@@ -54,10 +59,13 @@ def open_duckdb(
 _SPARK_SESSION: Any = None
 
 
-def spark_session(master: str = "local[2]", driver_memory: str = "4g") -> Any:
+def spark_session(
+    master: str = "local[2]", driver_memory: str = "4g", warehouse_dir: str | None = None
+) -> Any:
     """A Spark session with settings that keep results equal to DuckDB's (UTC, ANSI off).
 
-    The session is created once per process; Spark allows only one active session.
+    The session is created once per process; Spark allows only one active session. Managed
+    tables go to `warehouse_dir` (default: a new temporary folder), never the current folder.
     """
     global _SPARK_SESSION
     if _SPARK_SESSION is not None:
@@ -76,12 +84,17 @@ def spark_session(master: str = "local[2]", driver_memory: str = "4g") -> Any:
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.ansi.enabled", "false")
+        .config(
+            "spark.sql.warehouse.dir", warehouse_dir or tempfile.mkdtemp(prefix="dixian-spark-")
+        )
         .getOrCreate()
     )
     _SPARK_SESSION.sparkContext.setLogLevel("ERROR")
     return _SPARK_SESSION
 
 
-def open_spark(*, master: str = "local[2]", driver_memory: str = "4g") -> BaseBackend:
+def open_spark(
+    *, master: str = "local[2]", driver_memory: str = "4g", warehouse_dir: str | None = None
+) -> BaseBackend:
     """Open an Ibis PySpark backend on a (shared, per-process) Spark session."""
-    return ibis.pyspark.connect(spark_session(master, driver_memory))
+    return ibis.pyspark.connect(spark_session(master, driver_memory, warehouse_dir))
