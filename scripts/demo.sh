@@ -9,3 +9,5 @@ DIXIAN=".venv/bin/dixian"
 rm -rf "$WS"
 echo "== 1. workspace"
 $DIXIAN init --workspace "$WS" --province 52 --name "demo county"
+echo "== 2. data standard"
+$DIXIAN standards
