@@ -108,7 +108,14 @@ _K, _M, _N, _A, _P, _FL, _ST, _CH = (
     PanelGroup.STATUS,
     PanelGroup.CHANGE,
 )
-_INCOME_SOURCES = ("employment", "pensions", "tax", "business_registration", "agriculture")
+_INCOME_SOURCES = (
+    "employment",
+    "public_payroll",
+    "pensions",
+    "tax_and_provident_fund",
+    "business_registration",
+    _PR,
+)
 
 PANEL_COLUMNS: tuple[PanelColumn, ...] = (
     # keys
@@ -129,7 +136,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "persons",
         "有劳动能力人数",
         "Working-age members, not disabled (grade 1-2), not a student, not seriously ill.",
-        (_HR, "disability", "education", "chronic_illness"),
+        (_HR, "disability", "students", "chronic_illness"),
         _M,
     ),
     _c(
@@ -138,7 +145,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "persons",
         "被抚养人数",
         "Members under 16, 60 or over, students, or disabled without labour capacity.",
-        (_HR, "disability", "education"),
+        (_HR, "disability", "students"),
         _M,
     ),
     # income, rolling 12 months, per capita (NULL when no income department covers it)
@@ -149,7 +156,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "yuan/person/year",
         "人均经营净收入",
         "Net farming and business income.",
-        ("business_registration", "agriculture", "tax"),
+        ("business_registration", "tax_and_provident_fund", _PR),
         _N,
     ),
     _c(
@@ -158,7 +165,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "yuan/person/year",
         "人均财产净收入",
         "Rent, interest, dividends.",
-        ("tax", "deposits", "real_estate"),
+        ("tax_and_provident_fund", "deposits", "real_estate"),
         _N,
     ),
     _c(
@@ -249,14 +256,14 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         _A,
     ),
     _c("deposits_total", _F, "yuan", "存款", "Bank deposits at period end.", ("deposits",), _A),
-    _c("securities_total", _F, "yuan", "证券", "Securities at market value.", ("securities",), _A),
+    _c("securities_total", _F, "yuan", "证券", "Securities at market value.", ("deposits",), _A),
     _c(
-        "provident_fund_balance",
+        "provident_fund_contributions_12m",
         _F,
-        "yuan",
-        "公积金余额",
-        "Housing provident fund balance.",
-        ("provident_fund",),
+        "yuan/year",
+        "公积金缴存额",
+        "Housing provident fund contributions of members, latest year.",
+        ("tax_and_provident_fund",),
         _A,
     ),
     _c(
@@ -265,7 +272,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "yuan/person",
         "人均金融资产",
         "(deposits + securities) per member.",
-        ("deposits", "securities"),
+        ("deposits",),
         _A,
     ),
     # rigid spending
@@ -302,7 +309,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "yuan/year",
         "教育支出",
         "Schooling out-of-pocket, 12 months.",
-        ("education",),
+        ("students",),
         _P,
     ),
     _c(
@@ -311,7 +318,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "yuan/year",
         "非义务教育支出",
         "Out-of-pocket for high school, vocational and tertiary students, 12 months.",
-        ("education",),
+        ("students",),
         _P,
     ),
     # flags
@@ -360,7 +367,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "persons",
         "义务教育学生数",
         "Primary and junior.",
-        ("education",),
+        ("students",),
         _FL,
     ),
     _c(
@@ -369,7 +376,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "persons",
         "高中中职学生数",
         "Senior/vocational.",
-        ("education",),
+        ("students",),
         _FL,
     ),
     _c(
@@ -378,10 +385,10 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "persons",
         "大学生数",
         "College and university.",
-        ("education",),
+        ("students",),
         _FL,
     ),
-    _c("house_unsafe", _B, "", "住房不安全", "Dwelling rated C or D.", ("housing_safety",), _FL),
+    _c("house_unsafe", _B, "", "住房不安全", "Dwelling rated C or D.", ("house_safety",), _FL),
     _c(
         "water_unsafe", _B, "", "饮水不安全", "Drinking water not secure.", ("drinking_water",), _FL
     ),
@@ -391,7 +398,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "",
         "受灾",
         "Affected by a disaster in 12 months.",
-        ("disaster",),
+        ("disaster_losses",),
         _FL,
     ),
     _c(
@@ -400,7 +407,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "yuan",
         "灾害损失",
         "Assessed losses, 12 months.",
-        ("disaster",),
+        ("disaster_losses",),
         _FL,
     ),
     _c(
@@ -431,13 +438,21 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         _FL,
     ),
     # registry and monitoring status, history
-    _c("is_left_poverty", _B, "", "脱贫户", "Registered as having left poverty.", (_PR,), _ST),
     _c(
-        "monitoring_status",
+        "is_left_poverty",
+        _B,
+        "",
+        "脱贫户",
+        "Left registered poverty (脱贫户), whatever the current status.",
+        (_PR,),
+        _ST,
+    ),
+    _c(
+        "registry_status",
         _S,
         "",
-        "监测状态",
-        "none / monitored / risk_eliminated.",
+        "建档立卡/监测状态",
+        "Code list registry_status: ordinary / exited_poverty / monitored / risk_eliminated.",
         (_PR,),
         _ST,
     ),
@@ -446,8 +461,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         _S,
         "",
         "监测对象类型",
-        "unstable_after_exit (脱贫不稳定户) / marginal_at_risk (边缘易致贫户) / "
-        "sudden_hardship (突发严重困难户); NULL when not monitored.",
+        "Code list monitoring_object_type; NULL when not monitored.",
         (_PR,),
         _ST,
     ),
@@ -489,7 +503,7 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "",
         "最近变故日期",
         "Date of the latest shock (illness, disability, death, disaster, job loss).",
-        (_HR, "chronic_illness", "disability", "disaster", "employment"),
+        (_HR, "chronic_illness", "disability", "disaster_losses", "employment"),
         _CH,
     ),
     _c(
