@@ -23,7 +23,7 @@ from dixian.console import print_summary, stderr_console
 from dixian.errors import DixianError
 
 # Stage command modules, in pipeline order. Each exposes `register(app: typer.Typer)`.
-COMMAND_MODULES: tuple[str, ...] = ("dixian.standards.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("dixian.standards.cli", "dixian.policy.cli")
 
 _VERBOSE_ENV = "DIXIAN_VERBOSE"
 
