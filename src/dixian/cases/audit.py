@@ -1,0 +1,414 @@
+"""The audit ledger: append-only, hash-chained, keyed, verifiable (AUD-01..05).
+
+Each entry stores `prev_hash` and `hash = HMAC-SM3(key, canonical_json(entry))`, where the
+canonical JSON covers every column but `hash` (so also `seq` and `prev_hash`): editing,
+deleting, reordering or truncating entries breaks the chain, and without the key nobody
+can forge a consistent replacement. The key comes from the environment or a key file
+outside the database, never from the database itself. SM3 (GB/T 32905) is the hash of the
+Chinese commercial-cryptography standards; it is used through pyca/cryptography.
+
+Appending locks the single chain-head row (`SELECT ... FOR UPDATE`), so concurrent
+transactions append one at a time and the entry is part of the caller's transaction: if
+the business change rolls back, so does its entry, and if the entry cannot be written,
+the change fails (fail closed, AUD-04).
+"""
+
+from __future__ import annotations
+
+import hmac as std_hmac
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from dixian.cases.actor import Actor
+from dixian.cases.enums import Outcome
+from dixian.cases.ledger_models import GENESIS_HASH, AuditChainHead, AuditEntry, AuditPurge
+from dixian.cases.models import utc_now
+from dixian.errors import ConfigError, PermissionDenied
+
+AUDIT_KEY_ENV_VAR = "DIXIAN_AUDIT_KEY"
+ALGORITHM = "hmac-sm3"
+# Cybersecurity Law Art. 21(3) (Art. 23(3) after the 2025 amendment): logs kept ≥ 6 months;
+# six calendar months can be 184 days, and the database triggers enforce the same floor.
+MIN_RETENTION_DAYS = 184
+_MIN_KEY_BYTES = 32
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8}|\d{5})(\d{3}[0-9Xx]|\d{1})(?![0-9A-Za-z])")
+_SENSITIVE_KEYS = frozenset({"id_number", "id_no", "bank_account", "phone"})
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    """The secret that keys the ledger's MACs, with a short public id for rotation."""
+
+    secret: bytes
+
+    @property
+    def key_id(self) -> str:
+        digest = hashes.Hash(hashes.SM3())
+        digest.update(b"dixian-audit-key-id:" + self.secret)
+        return digest.finalize().hex()[:16]
+
+    def mac(self, payload: bytes) -> str:
+        """HMAC-SM3 of a payload, as hex."""
+        mac = crypto_hmac.HMAC(self.secret, hashes.SM3())
+        mac.update(payload)
+        return mac.finalize().hex()
+
+
+def audit_key_from_text(value: str) -> AuditKey:
+    """Parse a key given as hex (≥ 64 hex digits) or as text of ≥ 32 bytes."""
+    value = value.strip()
+    if re.fullmatch(r"[0-9a-fA-F]{64,}", value):
+        secret = bytes.fromhex(value)
+    else:
+        secret = value.encode("utf-8")
+    if len(secret) < _MIN_KEY_BYTES:
+        raise ConfigError(
+            f"{AUDIT_KEY_ENV_VAR}: the audit key must be at least {_MIN_KEY_BYTES} bytes"
+        )
+    return AuditKey(secret)
+
+
+def audit_key_path(workspace_root: Path) -> Path:
+    """Where the workspace keeps its audit key file when the environment gives none."""
+    return workspace_root / ".secrets" / "audit.key"
+
+
+def load_audit_key(workspace_root: Path, *, create: bool = False) -> AuditKey:
+    """The audit key: $DIXIAN_AUDIT_KEY, else the workspace key file (created if asked).
+
+    Raises:
+        ConfigError: no key anywhere, or a key that is too short.
+    """
+    from_env = os.environ.get(AUDIT_KEY_ENV_VAR)
+    if from_env:
+        return audit_key_from_text(from_env)
+    path = audit_key_path(workspace_root)
+    if not path.exists():
+        if not create:
+            raise ConfigError(
+                f"{path}: no audit key; set ${AUDIT_KEY_ENV_VAR} or run 'dixian db upgrade'"
+            )
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return audit_key_from_text(path.read_text(encoding="ascii"))
+
+
+def mask_id_number(value: str) -> str:
+    """Mask a resident ID number, keeping the first 6 and last 4 characters (PI-06)."""
+    if len(value) <= 10:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_values(value: Any, *, key: str | None = None) -> Any:
+    """A copy of a JSON-like value with ID numbers and other direct identifiers masked."""
+    if isinstance(value, Mapping):
+        return {str(k): mask_values(v, key=str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_values(item) for item in value]
+    if isinstance(value, str):
+        if key in _SENSITIVE_KEYS:
+            return mask_id_number(value)
+        return _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), value)
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 text, dates as ISO strings."""
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_default
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "value"):  # enums
+        return value.value
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _entry_payload(entry: AuditEntry) -> bytes:
+    fields = {
+        "seq": entry.seq,
+        "ts": entry.ts.isoformat(),
+        "actor_id": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "actor_role": entry.actor_role,
+        "actor_region": entry.actor_region,
+        "source_ip": entry.source_ip,
+        "request_id": entry.request_id,
+        "event_code": entry.event_code,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "old_values": entry.old_values,
+        "new_values": entry.new_values,
+        "key_id": entry.key_id,
+        "algorithm": entry.algorithm,
+        "prev_hash": entry.prev_hash,
+    }
+    return canonical_json(fields).encode("utf-8")
+
+
+def _head_payload(last_seq: int, last_hash: str) -> bytes:
+    return canonical_json({"head": True, "last_seq": last_seq, "last_hash": last_hash}).encode()
+
+
+def _purge_payload(purge: AuditPurge) -> bytes:
+    return canonical_json(
+        {
+            "purge": True,
+            "through_seq": purge.through_seq,
+            "anchor_hash": purge.anchor_hash,
+            "cutoff": purge.cutoff.isoformat(),
+        }
+    ).encode()
+
+
+def _lock_head(session: Session) -> AuditChainHead:
+    head = session.execute(
+        select(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if head is None:
+        raise ConfigError("the case database has no audit chain head; run 'dixian db upgrade'")
+    return head
+
+
+def append_entry(
+    session: Session,
+    *,
+    key: AuditKey,
+    actor: Actor,
+    event_code: str,
+    object_type: str,
+    object_id: str | int | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+    reason: str | None = None,
+    old_values: Mapping[str, Any] | None = None,
+    new_values: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry to the ledger inside the caller's transaction.
+
+    Values are masked (no raw ID numbers) before they are stored.
+
+    Returns:
+        The new entry (flushed, with its sequence number and hash).
+    """
+    head = _lock_head(session)
+    entry = AuditEntry(
+        seq=head.last_seq + 1,
+        ts=at or utc_now(),
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        actor_role=actor.role,
+        actor_region=actor.jurisdiction,
+        source_ip=actor.source_ip,
+        request_id=actor.request_id,
+        event_code=event_code,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        outcome=str(outcome),
+        reason=mask_values(reason) if reason is not None else None,
+        old_values=None if old_values is None else canonical_json(mask_values(old_values)),
+        new_values=None if new_values is None else canonical_json(mask_values(new_values)),
+        key_id=key.key_id,
+        algorithm=ALGORITHM,
+        prev_hash=head.last_hash,
+    )
+    entry.hash = key.mac(_entry_payload(entry))
+    session.add(entry)
+    head.last_seq = entry.seq
+    head.last_hash = entry.hash
+    head.mac = key.mac(_head_payload(entry.seq, entry.hash))
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What `verify_chain` found: the entries checked and the first bad one, if any."""
+
+    entries_checked: int
+    first_seq: int | None
+    last_seq: int | None
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_chain(session: Session, *, key: AuditKey) -> VerifyResult:
+    """Check every entry's MAC and link, the start against purges, the end against the head.
+
+    Returns:
+        The result; `first_bad_seq` names the first entry that was modified, follows a
+        deleted entry, is out of order, or (for truncation) the first missing sequence number.
+    """
+    purges = {p.through_seq: p for p in session.scalars(select(AuditPurge))}
+    head = session.get(AuditChainHead, 1)
+    checked = 0
+    first_seq: int | None = None
+    previous: AuditEntry | None = None
+    rows = session.execute(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+    )
+    for entry in rows.scalars():
+        checked += 1
+        problem = _check_entry(entry, previous, key=key, purges=purges)
+        if first_seq is None:
+            first_seq = entry.seq
+        if problem is not None:
+            return VerifyResult(checked, first_seq, entry.seq, entry.seq, problem)
+        previous = entry
+    last_seq = previous.seq if previous is not None else None
+    problem, bad = _check_head(head, previous, key=key, purges=purges)
+    return VerifyResult(checked, first_seq, last_seq, bad, problem)
+
+
+def _check_entry(
+    entry: AuditEntry,
+    previous: AuditEntry | None,
+    *,
+    key: AuditKey,
+    purges: Mapping[int, AuditPurge],
+) -> str | None:
+    expected = key.mac(_entry_payload(entry))
+    if not std_hmac.compare_digest(expected, entry.hash):
+        return f"entry {entry.seq}: content does not match its MAC (modified or moved)"
+    if previous is None:
+        if entry.seq == 1:
+            return None if entry.prev_hash == GENESIS_HASH else "entry 1: bad genesis link"
+        purge = purges.get(entry.seq - 1)
+        if purge is None or not std_hmac.compare_digest(key.mac(_purge_payload(purge)), purge.mac):
+            return (
+                f"entry {entry.seq}: entries 1..{entry.seq - 1} are missing "
+                "and no purge covers them"
+            )
+        if purge.anchor_hash != entry.prev_hash:
+            return f"entry {entry.seq}: does not link to the last purged entry"
+        return None
+    if entry.seq != previous.seq + 1:
+        return (
+            f"entry {entry.seq}: entries {previous.seq + 1}..{entry.seq - 1} are missing (deleted)"
+        )
+    if entry.prev_hash != previous.hash:
+        return f"entry {entry.seq}: does not link to entry {previous.seq} (reordered or replaced)"
+    return None
+
+
+def _check_head(
+    head: AuditChainHead | None,
+    last: AuditEntry | None,
+    *,
+    key: AuditKey,
+    purges: Mapping[int, AuditPurge],
+) -> tuple[str | None, int | None]:
+    if head is None:
+        return "the chain head is missing", None
+    if head.last_seq == 0 and head.mac is None and last is None and not purges:
+        return None, None
+    if head.mac is None or not std_hmac.compare_digest(
+        key.mac(_head_payload(head.last_seq, head.last_hash)), head.mac
+    ):
+        return "the chain head does not match its MAC (modified)", None
+    last_seq = last.seq if last is not None else max(purges, default=0)
+    if head.last_seq > last_seq:
+        return (
+            f"entries {last_seq + 1}..{head.last_seq} are missing at the end (truncated)",
+            last_seq + 1,
+        )
+    if last is None or head.last_hash != last.hash:
+        return f"entry {last_seq}: is not the entry the chain head records", last_seq
+    return None, None
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """What a retention purge removed."""
+
+    deleted: int
+    through_seq: int | None
+    cutoff: datetime
+
+
+def purge_expired(
+    session: Session,
+    *,
+    key: AuditKey,
+    actor: Actor,
+    retention_days: int,
+    now: datetime | None = None,
+) -> PurgeResult:
+    """Delete entries older than the retention period and record the purge in the ledger.
+
+    Raises:
+        PermissionDenied: a retention below the legal floor of 184 days.
+    """
+    if retention_days < MIN_RETENTION_DAYS:
+        raise PermissionDenied(
+            f"audit retention of {retention_days} days is below the legal floor of "
+            f"{MIN_RETENTION_DAYS} days"
+        )
+    now = now or utc_now()
+    cutoff = now - timedelta(days=retention_days)
+    through = session.scalar(select(func.max(AuditEntry.seq)).where(AuditEntry.ts < cutoff))
+    if through is None:
+        append_entry(
+            session, key=key, actor=actor, event_code="AUDIT_PURGED", object_type="audit_log",
+            new_values={"deleted": 0, "cutoff": cutoff, "retention_days": retention_days},
+        )  # fmt: skip
+        return PurgeResult(0, None, cutoff)
+    anchor = session.get_one(AuditEntry, through)
+    count = (
+        session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.seq <= through)
+        )
+        or 0
+    )
+    append_entry(
+        session, key=key, actor=actor, event_code="AUDIT_PURGED", object_type="audit_log",
+        new_values={"deleted": count, "through_seq": through, "anchor_hash": anchor.hash,
+                    "cutoff": cutoff, "retention_days": retention_days},
+    )  # fmt: skip
+    purge = AuditPurge(
+        through_seq=through,
+        anchor_hash=anchor.hash,
+        cutoff=cutoff,
+        purged_at=now,
+        deleted_count=count,
+        mac="",
+    )
+    purge.mac = key.mac(_purge_payload(purge))
+    session.add(purge)
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # The app role has no DELETE grant: a SECURITY DEFINER function owned by the
+        # migration role deletes, and the trigger still refuses anything too young.
+        session.execute(text("SELECT dixian_audit_purge(:through)"), {"through": through})
+    else:
+        session.execute(text("DELETE FROM audit_log WHERE seq <= :through"), {"through": through})
+    return PurgeResult(count, through, cutoff)

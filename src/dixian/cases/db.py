@@ -1,0 +1,208 @@
+"""Opening the case database: engines for SQLite and PostgreSQL, sessions, migrations.
+
+`CasesDatabase.from_workspace(ws)` is what the CLI, the monitoring stage and the web app
+use; each `db.session()` is one transaction that carries the audit key and the workflow
+settings to the service layer in `session.info`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dixian.cases.audit import AuditKey, load_audit_key
+from dixian.cases.settings import CaseSettings
+from dixian.config import Workspace
+from dixian.errors import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_PENDING_DENIALS = "pending_denials"
+
+
+def create_cases_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for the case database, tuned per backend.
+
+    SQLite: foreign keys on, WAL, a busy timeout, and `BEGIN IMMEDIATE` so that two writers
+    queue up instead of failing on a read-to-write lock upgrade.
+    """
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+            _tune_sqlite(engine)
+            return engine
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cases.database_url: cannot use '{_redact(url)}': {exc}") from exc
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take over
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL stays consistent after a crash; only a power cut may lose the last
+        # commits, which is acceptable for the single-office default (PostgreSQL in production).
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def _alembic_config(connection: Any) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_database(engine: Engine, *, revision: str = "head") -> tuple[str | None, str | None]:
+    """Run the Alembic migrations up to `revision` (default: the newest).
+
+    Returns:
+        (revision before, revision after).
+    """
+    try:
+        with engine.begin() as connection:
+            before = MigrationContext.configure(connection).get_current_revision()
+            command.upgrade(_alembic_config(connection), revision)
+            after = MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise ConfigError(
+            f"case database {_redact(str(engine.url))}: cannot connect or migrate: "
+            f"{str(exc.orig).splitlines()[0]}"
+        ) from exc
+    return before, after
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration revision the database is at (None when empty)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration revision shipped with this version of dixian."""
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+
+
+def grant_app_role(engine: Engine, *, role: str) -> None:
+    """On PostgreSQL, give the application's role what it needs and no more.
+
+    Run as the owner (migration) role. The app may read and write the case tables, may only
+    read and append the ledger, and may purge only through `dixian_audit_purge`.
+    """
+    if engine.dialect.name != "postgresql":
+        raise ConfigError("grant_app_role applies to PostgreSQL only")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise ConfigError(f"'{role}' is not a plain PostgreSQL role name")
+    statements = [
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_purges FROM {role}",
+        f"REVOKE DELETE, TRUNCATE ON audit_chain_head FROM {role}",
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM {role}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        f"GRANT EXECUTE ON FUNCTION dixian_audit_purge(bigint) TO {role}",
+    ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+@dataclass
+class CasesDatabase:
+    """An open case database: engine, session factory, audit key and workflow settings."""
+
+    engine: Engine
+    audit_key: AuditKey
+    settings: CaseSettings = field(default_factory=CaseSettings)
+
+    def __post_init__(self) -> None:
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(
+        cls, url: str, *, audit_key: AuditKey, settings: CaseSettings | None = None
+    ) -> CasesDatabase:
+        """Open a database by SQLAlchemy URL."""
+        return cls(create_cases_engine(url), audit_key, settings or CaseSettings())
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace, *, create_key: bool = False) -> CasesDatabase:
+        """Open the workspace's case database with its audit key and settings."""
+        key = load_audit_key(workspace.root, create=create_key)
+        return cls.open(
+            workspace.cases_database_url,
+            audit_key=key,
+            settings=CaseSettings.from_workspace(workspace),
+        )
+
+    def new_session(self) -> Session:
+        """A session carrying the audit key and settings (caller manages the transaction)."""
+        session = self._sessions()
+        session.info["audit_key"] = self.audit_key
+        session.info["settings"] = self.settings
+        session.info[_PENDING_DENIALS] = []
+        return session
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on error.
+
+        Access denials noted by the service (AC-03: a record outside the jurisdiction is
+        reported as not found, but the attempt is audited) survive the rollback: they are
+        written to the ledger in a transaction of their own.
+        """
+        session = self.new_session()
+        try:
+            yield session
+            self._flush_denials(session)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            denials = list(session.info.get(_PENDING_DENIALS, []))
+            if denials:
+                self._write_denials(denials)
+            raise
+        finally:
+            session.close()
+
+    def _flush_denials(self, session: Session) -> None:
+        from dixian.cases.audit import append_entry
+
+        pending = session.info.get(_PENDING_DENIALS, [])
+        for denial in pending:
+            append_entry(session, key=self.audit_key, **denial)
+        pending.clear()
+
+    def _write_denials(self, denials: list[Any]) -> None:
+        from dixian.cases.audit import append_entry
+
+        with self._sessions.begin() as session:
+            for denial in denials:
+                append_entry(session, key=self.audit_key, **denial)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

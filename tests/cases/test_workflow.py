@@ -1,0 +1,133 @@
+"""The state machine: every transition allowed to its roles and refused to the others."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dixian.cases import CasesDatabase, CaseState, Role
+from dixian.cases.service import get_case, transition_case
+from dixian.cases.workflow import TRANSITIONS, Transition
+from dixian.errors import TransitionRefused
+from tests.cases.conftest import People, open_case
+from tests.cases.flow import (
+    ELIMINATION_DAY,
+    PAYLOADS,
+    VISIT,
+    WHO,
+    act,
+    deliver_measure_and_follow_ups,
+    drive,
+    version_of,
+)
+
+_ROLE_PEOPLE = {
+    Role.VILLAGE_CASEWORKER: "caseworker",
+    Role.TOWNSHIP_REVIEWER: "township",
+    Role.COUNTY_ANALYST: "county",
+    Role.LEADER: "leader",
+}
+
+
+def _id(transition: Transition) -> str:
+    return f"{transition.source}-{transition.action}"
+
+
+@pytest.mark.parametrize("transition", TRANSITIONS, ids=_id)
+def test_every_transition_is_allowed_to_its_roles(
+    db: CasesDatabase, people: People, transition: Transition
+) -> None:
+    case_id = open_case(db, has_labour=transition.action != "transfer_to_long_term_protection")
+    target_path = (
+        "long_term_protection"
+        if transition.action == "transfer_to_long_term_protection"
+        else str(transition.source)
+    )
+    if transition.action == "transfer_to_long_term_protection":
+        drive(db, people, case_id, "long_term_protection")
+        with db.session() as session:
+            assert (
+                get_case(session, actor=people.county, case_id=case_id).state == transition.target
+            )
+        return
+    drive(db, people, case_id, target_path)
+    if transition.action == "propose_elimination":
+        deliver_measure_and_follow_ups(db, people, case_id, months=6)
+    payload = {**VISIT, "labour_count": 2} if transition.action == "record_visit" else None
+    new_state = act(
+        db, people, case_id, transition.action, payload or PAYLOADS[transition.action],
+        who=WHO[str(sorted(transition.roles)[0])], today=ELIMINATION_DAY,
+    )  # fmt: skip
+    assert new_state == transition.target
+
+
+@pytest.mark.parametrize("transition", TRANSITIONS, ids=_id)
+def test_every_transition_is_refused_to_other_roles(
+    db: CasesDatabase, people: People, transition: Transition
+) -> None:
+    case_id = open_case(db)
+    drive(db, people, case_id, str(transition.source))
+    outsiders = [role for role in _ROLE_PEOPLE if role not in transition.roles]
+    for role in outsiders:
+        version = version_of(db, people, case_id)
+        with pytest.raises(TransitionRefused) as refused, db.session() as session:
+            transition_case(
+                session, actor=getattr(people, _ROLE_PEOPLE[role]), case_id=case_id,
+                action=transition.action, expected_version=version,
+                payload=PAYLOADS[transition.action], today=ELIMINATION_DAY,
+            )  # fmt: skip
+        message = str(refused.value)
+        assert f"'{transition.source}'" in message and transition.action in message
+        assert str(role) in message
+    with db.session() as session:
+        assert get_case(session, actor=people.county, case_id=case_id).state == transition.source
+
+
+@pytest.mark.parametrize("state", list(CaseState), ids=str)
+def test_actions_of_other_states_are_refused_naming_the_state(
+    db: CasesDatabase, people: People, state: CaseState
+) -> None:
+    case_id = open_case(db, has_labour=state != CaseState.LONG_TERM_PROTECTION)
+    drive(db, people, case_id, str(state))
+    possible = {t.action for t in TRANSITIONS if t.source == state}
+    impossible = sorted({t.action for t in TRANSITIONS} - possible)
+    for action in impossible[:2]:
+        with pytest.raises(TransitionRefused, match=rf"state '{state}'.*'{action}'"):
+            act(db, people, case_id, action, PAYLOADS[action], who="county")
+
+
+def test_identification_records_reviews_and_decision(db: CasesDatabase, people: People) -> None:
+    case_id = open_case(db)
+    drive(db, people, case_id, "monitoring")
+    with db.session() as session:
+        case = get_case(session, actor=people.county, case_id=case_id)
+        assert case.object_type == "sudden_hardship"
+        assert case.causes == ["illness", "lack_of_skills"]
+        assert case.primary_cause == "illness"
+        assert case.decided_on == date(2025, 1, 18)
+        assert [(r.level, r.approved) for r in case.reviews] == [
+            ("village", True),
+            ("township", True),
+            ("county", True),
+        ]
+        assert case.reviews[0].notice_start == date(2025, 1, 9)
+        assert case.visits[0].labour_count == 2
+        assert case.version == 5  # opened at 1, four transitions
+
+
+def test_missing_and_unexpected_fields_are_named(db: CasesDatabase, people: People) -> None:
+    case_id = open_case(db)
+    visit = {k: v for k, v in VISIT.items() if k != "water_secure"}
+    with pytest.raises(TransitionRefused, match="needs field 'water_secure'"):
+        act(db, people, case_id, "record_visit", visit)
+    with pytest.raises(TransitionRefused, match=r"unexpected field.*is_superuser"):
+        act(db, people, case_id, "record_visit", {**VISIT, "is_superuser": True})
+    with pytest.raises(TransitionRefused, match="field 'visited_on'"):
+        act(db, people, case_id, "record_visit", {**VISIT, "visited_on": "2025-13-40"})
+
+
+def test_unknown_action_is_refused(db: CasesDatabase, people: People) -> None:
+    case_id = open_case(db)
+    with pytest.raises(TransitionRefused, match="unknown action 'approve_everything'"):
+        act(db, people, case_id, "approve_everything", {})
