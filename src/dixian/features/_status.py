@@ -1,0 +1,459 @@
+"""Panel columns as at the period's end: assets, spending, housing and water, registry status,
+shocks, and the derived income and change columns; plus the evidence JSON."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import ibis
+
+from dixian.features._columns import (
+    EXEMPT_VEHICLES,
+    KEYS,
+    NON_COMPULSORY_STAGES,
+    Window,
+    _evidence,
+    _outer,
+    _part,
+    _school_year,
+    _with_month,
+)
+from dixian.features.sources import MEMBERSHIP_TABLE, current_rows, linked_rows, month_index
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
+
+    from dixian.features.builder import FeatureSettings, _Part
+
+
+def _latest(joined: ir.Table, partition: list[str], order: str) -> ir.Table:
+    rank = ibis.row_number().over(group_by=partition, order_by=ibis.desc(joined[order]))
+    ranked = joined.mutate(_rank=rank)
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def assets(
+    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
+) -> _Part | None:
+    """Vehicles, property, businesses, deposits and provident fund, as at the period's end."""
+    values: ir.Table | None = None
+    evidence: list[ir.Table] = []
+
+    def add(part_values: ir.Table) -> None:
+        nonlocal values
+        values = part_values if values is None else _outer(values, part_values)
+
+    vehicles = linked_rows(
+        backend,
+        "vehicles",
+        ["vehicle_type", "registration_date", "purchase_price", "vehicle_status"],
+    )
+    if vehicles is not None:
+        held = _with_month(
+            vehicles.filter(vehicles.vehicle_status == "normal"), "registration_date"
+        )
+        joined = window(held, grid, "e_month", 0, point_in_time=True)
+        non_exempt = ~joined.vehicle_type.isin(list(EXEMPT_VEHICLES))
+        add(
+            joined.group_by(KEYS).aggregate(
+                vehicle_count=joined.count(),
+                vehicle_non_exempt_count=joined.count(where=non_exempt),
+                vehicle_value_total=joined.purchase_price.sum(),
+            )
+        )
+        evidence.append(_evidence(joined, "vehicle_count"))
+    estate = linked_rows(backend, "real_estate", ["area_sqm", "registration_date"])
+    if estate is not None:
+        joined = window(
+            _with_month(estate, "registration_date"), grid, "e_month", 0, point_in_time=True
+        )
+        recent = joined.e_month > joined.p_month - settings.window_months
+        add(
+            joined.group_by(KEYS).aggregate(
+                property_count=joined.count(),
+                property_area_total=joined.area_sqm.sum(),
+                property_purchased_12m=joined.count(where=recent),
+            )
+        )
+        evidence.append(_evidence(joined, "property_count"))
+    business = linked_rows(
+        backend,
+        "business_registration",
+        ["registered_capital", "registration_date", "business_status"],
+    )
+    if business is not None:
+        active = _with_month(
+            business.filter(business.business_status == "active"), "registration_date"
+        )
+        joined = window(active, grid, "e_month", 0, point_in_time=True)
+        add(
+            joined.group_by(KEYS).aggregate(
+                business_count=joined.count(),
+                business_capital_total=joined.registered_capital.sum(),
+            )
+        )
+        evidence.append(_evidence(joined, "business_count"))
+    deposits = linked_rows(
+        backend, "deposits", ["institution", "deposit_balance", "securities_value", "as_of_date"]
+    )
+    if deposits is not None:
+        joined = window(_with_month(deposits, "as_of_date"), grid, "e_month", 0, point_in_time=True)
+        joined = _latest(
+            joined, ["household_id", "period", "person_id", "institution"], "as_of_date"
+        )
+        add(
+            joined.group_by(KEYS).aggregate(
+                deposits_total=joined.deposit_balance.sum(),
+                securities_total=joined.securities_value.sum(),
+            )
+        )
+        evidence.append(_evidence(joined, "deposits_total"))
+    fund = linked_rows(
+        backend, "tax_and_provident_fund", ["tax_year", "provident_fund_contributions"]
+    )
+    if fund is not None:
+        dated = fund.filter(fund.tax_year.notnull()).mutate(
+            e_month=fund.tax_year.cast("int64") * 12 + 11
+        )
+        joined = window(dated, grid, "e_month", 0, point_in_time=True)
+        joined = _latest(joined, ["household_id", "period", "person_id"], "tax_year")
+        add(
+            joined.group_by(KEYS).aggregate(
+                provident_fund_contributions_12m=joined.provident_fund_contributions.sum()
+            )
+        )
+        evidence.append(_evidence(joined, "provident_fund_contributions_12m"))
+    return None if values is None else _part(values, evidence)
+
+
+def spending(
+    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
+) -> _Part | None:
+    """Out-of-pocket medical spending over 12 months and schooling costs of the school year."""
+    values: ir.Table | None = None
+    evidence: list[ir.Table] = []
+    claims = linked_rows(
+        backend, "medical_claims", ["visit_type", "settlement_date", "out_of_pocket"]
+    )
+    if claims is not None:
+        joined = window(
+            _with_month(claims, "settlement_date"), grid, "e_month", settings.window_months
+        )
+        outpatient = joined.visit_type.isin(["outpatient", "chronic_outpatient"])
+        values = joined.group_by(KEYS).aggregate(
+            medical_oop_12m=joined.out_of_pocket.sum(),
+            medical_oop_inpatient_12m=joined.out_of_pocket.sum(
+                where=joined.visit_type == "inpatient"
+            ),
+            medical_oop_outpatient_month=joined.out_of_pocket.sum(
+                where=outpatient & (joined.e_month == joined.p_month)
+            ),
+        )
+        evidence.append(_evidence(joined, "medical_oop_12m"))
+    students = linked_rows(
+        backend, "students", ["school_stage", "school_year", "annual_fees", "aid_amount"]
+    )
+    if students is not None:
+        g = grid.select(
+            g_person="person_id",
+            household_id="household_id",
+            period="period",
+            school_year=_school_year(grid.period_end),
+        )
+        joined = students.inner_join(
+            g, [students.person_id == g.g_person, students.school_year == g.school_year]
+        )
+        net = ibis.greatest(joined.annual_fees.fill_null(0) - joined.aid_amount.fill_null(0), 0)
+        joined = joined.mutate(net_cost=net)
+        school = joined.group_by(KEYS).aggregate(
+            schooling_cost_12m=joined.net_cost.sum(),
+            schooling_cost_noncompulsory_12m=joined.net_cost.sum(
+                where=joined.school_stage.isin(list(NON_COMPULSORY_STAGES))
+            ),
+        )
+        values = school if values is None else _outer(values, school)
+        evidence.append(_evidence(joined, "schooling_cost_12m"))
+    return None if values is None else _part(values, evidence)
+
+
+def flags(
+    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
+) -> _Part | None:
+    """House and water safety, disasters, public payroll."""
+    values: ir.Table | None = None
+    evidence: list[ir.Table] = []
+
+    def add(part_values: ir.Table) -> None:
+        nonlocal values
+        values = part_values if values is None else _outer(values, part_values)
+
+    houses = linked_rows(backend, "house_safety", ["safety_rating", "assessment_date", "renovated"])
+    if houses is not None:
+        joined = window(
+            _with_month(houses, "assessment_date"), grid, "e_month", 0, point_in_time=True
+        )
+        joined = _latest(joined, KEYS, "assessment_date")
+        unsafe = joined.safety_rating.isin(["C", "D"]) & ~joined.renovated.fill_null(False)
+        add(joined.group_by(KEYS).aggregate(house_unsafe=unsafe.any()))
+        evidence.append(_evidence(joined, "house_unsafe"))
+    water = current_rows(backend, "drinking_water")
+    if water is not None:
+        households = grid.group_by(KEYS).aggregate(
+            region_code=grid.region_code.max(), p_month=grid.p_month.max()
+        )
+        rated = _with_month(water, "assessment_date").select(
+            w_region="region_code",
+            water_safety="water_safety",
+            e_month="e_month",
+            assessment_date="assessment_date",
+            _record_id="_record_id",
+        )
+        joined = households.inner_join(
+            rated, [households.region_code == rated.w_region, rated.e_month <= households.p_month]
+        )
+        joined = _latest(joined, KEYS, "assessment_date")
+        add(joined.group_by(KEYS).aggregate(water_unsafe=(joined.water_safety == "unsafe").any()))
+        evidence.append(_evidence(joined, "water_unsafe"))
+    disasters = linked_rows(backend, "disaster_losses", ["event_date", "direct_loss"])
+    if disasters is not None:
+        joined = window(
+            _with_month(disasters, "event_date"), grid, "e_month", settings.window_months
+        )
+        add(
+            joined.group_by(KEYS).aggregate(
+                disaster_affected_12m=ibis.literal(True), disaster_loss_12m=joined.direct_loss.sum()
+            )
+        )
+        evidence.append(_evidence(joined, "disaster_affected_12m"))
+    payroll = linked_rows(backend, "public_payroll", ["report_month"])
+    if payroll is not None:
+        joined = window(
+            _with_month(payroll, "report_month"), grid, "e_month", settings.payroll_recent_months
+        )
+        add(joined.group_by(KEYS).aggregate(public_payroll_count=joined.person_id.nunique()))
+        evidence.append(_evidence(joined, "public_payroll_count"))
+    return None if values is None else _part(values, evidence)
+
+
+def registry(
+    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
+) -> _Part | None:
+    """The poverty registry's latest report on the household, and its farmland."""
+    del settings
+    rows = linked_rows(
+        backend,
+        "poverty_registry",
+        [
+            "registry_status",
+            "monitoring_type",
+            "identified_date",
+            "risk_eliminated_date",
+            "exit_year",
+            "land_area_mu",
+            "report_month",
+        ],
+    )
+    if rows is None:
+        return None
+    joined = window(_with_month(rows, "report_month"), grid, "e_month", 0, point_in_time=True)
+    spells = joined.group_by(KEYS).aggregate(times_monitored=joined.identified_date.nunique())
+    latest = _latest(joined, KEYS, "report_month")
+    monitored = latest.registry_status == "monitored"
+    values = (
+        latest.select(
+            "household_id",
+            "period",
+            registry_status=latest.registry_status,
+            monitoring_type=monitored.ifelse(latest.monitoring_type, ibis.null("string")),
+            monitoring_since=monitored.ifelse(latest.identified_date, ibis.null("date")),
+            risk_eliminated_date=latest.risk_eliminated_date,
+            is_left_poverty=latest.exit_year.notnull()
+            | (latest.registry_status == "exited_poverty"),
+            land_area_mu=latest.land_area_mu,
+        )
+        .left_join(spells, KEYS)
+        .drop("household_id_right", "period_right")
+    )
+    return _part(values, [_evidence(latest, "registry_status")])
+
+
+def shocks(
+    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
+) -> _Part | None:
+    """Loss of a labourer (death, serious illness, severe disability), job loss, disasters."""
+    events: list[ir.Table] = []
+    illness = linked_rows(backend, "chronic_illness", ["illness_kind", "diagnosis_date"])
+    if illness is not None:
+        serious = illness.filter(illness.illness_kind == "serious")
+        events.append(
+            serious.select(
+                "person_id",
+                "_record_id",
+                shock_date=serious.diagnosis_date,
+                labourer=ibis.literal(True),
+                job=ibis.literal(False),
+            )
+        )
+    disability = linked_rows(backend, "disability", ["disability_grade", "issue_date"])
+    if disability is not None:
+        severe = disability.filter(disability.disability_grade.isin(["1", "2"]))
+        events.append(
+            severe.select(
+                "person_id",
+                "_record_id",
+                shock_date=severe.issue_date,
+                labourer=ibis.literal(True),
+                job=ibis.literal(False),
+            )
+        )
+    jobs = linked_rows(backend, "employment", ["employment_status", "end_date", "report_month"])
+    if jobs is not None:
+        lost = jobs.filter(jobs.employment_status.isin(["unemployed", "ended"]))
+        events.append(
+            lost.select(
+                "person_id",
+                "_record_id",
+                shock_date=ibis.coalesce(lost.end_date, lost.report_month),
+                labourer=ibis.literal(False),
+                job=ibis.literal(True),
+            )
+        )
+    disasters = linked_rows(backend, "disaster_losses", ["event_date"])
+    if disasters is not None:
+        events.append(
+            disasters.select(
+                "person_id",
+                "_record_id",
+                shock_date=disasters.event_date,
+                labourer=ibis.literal(False),
+                job=ibis.literal(False),
+            )
+        )
+    if not events:
+        return None
+    union = events[0]
+    for more in events[1:]:
+        union = union.union(more)
+    joined = window(_with_month(union, "shock_date"), grid, "e_month", 0, point_in_time=True)
+    recent = joined.e_month > joined.p_month - settings.window_months
+    working_age = (joined.age >= 16) & (joined.age <= 59)
+    values = joined.group_by(KEYS).aggregate(
+        labourer_shock_12m=(recent & joined.labourer & working_age).any(),
+        job_loss_12m=(recent & joined.job).any(),
+        last_shock_date=joined.shock_date.max(),
+    )
+    evidence = [_evidence(joined, "last_shock_date", recent)]
+    deaths = _labourer_deaths(backend, grid, settings)
+    if deaths is not None:
+        values = values.outer_join(deaths, KEYS)
+        values = values.select(
+            household_id=ibis.coalesce(values.household_id, values.household_id_right),
+            period=ibis.coalesce(values.period, values.period_right),
+            labourer_shock_12m=values.labourer_shock_12m.fill_null(False)
+            | values.death_12m.fill_null(False),
+            job_loss_12m=values.job_loss_12m.fill_null(False),
+            last_shock_date=ibis.greatest(values.last_shock_date, values.death_date),
+        )
+    return _part(values, evidence)
+
+
+def _labourer_deaths(
+    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings
+) -> ir.Table | None:
+    """Deaths of working-age members, charged to the household they last belonged to."""
+    rows = linked_rows(
+        backend, "household_registration", ["registration_status", "status_date", "birth_date"]
+    )
+    if rows is None:
+        return None
+    dead = rows.filter((rows.registration_status == "deceased") & rows.status_date.notnull())
+    age = dead.status_date.year() - dead.birth_date.year()
+    dead = dead.filter((age >= 16) & (age <= 59)).mutate(e_month=month_index(dead.status_date))
+    membership = backend.table(MEMBERSHIP_TABLE)
+    last = membership.group_by("person_id").aggregate(
+        d_household=membership.household_id.argmax(membership.period)
+    )
+    dead = dead.inner_join(last, "person_id")
+    households = grid.select("household_id", "period", "p_month").distinct()
+    joined = dead.inner_join(
+        households,
+        [dead.d_household == households.household_id, dead.e_month <= households.p_month],
+    )
+    recent = joined.e_month > joined.p_month - settings.window_months
+    return joined.group_by(KEYS).aggregate(
+        death_12m=recent.any(), death_date=joined.status_date.max()
+    )
+
+
+def _optional(panel: ir.Table, name: str, dtype: str = "float64") -> ir.Value:
+    return panel[name] if name in panel.columns else ibis.null(dtype)
+
+
+def derived(panel: ir.Table, settings: FeatureSettings) -> ir.Table:
+    """Income components and per-capita values, financial assets per member."""
+    wages = _optional(panel, "wages_employment").fill_null(0) + _optional(
+        panel, "wages_payroll"
+    ).fill_null(0)
+    operating = _optional(panel, "land_area_mu").fill_null(0) * settings.farm_net_income_per_mu
+    property_income = (
+        _optional(panel, "deposits_total").fill_null(0) * settings.deposit_interest_rate
+    )
+    transfers = _optional(panel, "transfers_pensions").fill_null(0) + _optional(
+        panel, "transfers_temporary"
+    ).fill_null(0)
+    size = panel.member_count.cast("float64")
+    total = wages + operating + property_income + transfers
+    financial = _optional(panel, "deposits_total").fill_null(0) + _optional(
+        panel, "securities_total"
+    ).fill_null(0)
+    months = panel.p_month - month_index(_optional(panel, "last_shock_date", "date"))
+    return panel.mutate(
+        income_wages_pc=wages / size,
+        income_operating_pc=operating / size,
+        income_property_pc=property_income / size,
+        income_transfers_pc=transfers / size,
+        income_net_total=total,
+        income_net_pc=total / size,
+        financial_assets_pc=financial / size,
+        months_since_last_shock=months,
+    )
+
+
+def year_on_year(panel: ir.Table) -> ir.Table:
+    """Per-capita income of the same period a year earlier, and the change."""
+    last = panel.select(
+        y_household=panel.household_id, y_month=panel.p_month + 12, last_pc=panel.income_net_pc
+    )
+    joined = panel.left_join(
+        last, [panel.household_id == last.y_household, panel.p_month == last.y_month]
+    ).drop("y_household", "y_month")
+    change = (joined.last_pc > 0).ifelse(
+        joined.income_net_pc / joined.last_pc - 1, ibis.null("float64")
+    )
+    return joined.mutate(income_net_pc_last_year=joined.last_pc, income_change_yoy=change).drop(
+        "last_pc"
+    )
+
+
+def evidence_json(rows: list[ir.Table], households: ir.Table) -> ir.Table:
+    """One JSON object per household-period: column name → the source `_record_id`s."""
+    if not rows:
+        return households.select(*KEYS, evidence=ibis.literal("{}"))
+    union = rows[0]
+    for more in rows[1:]:
+        union = union.union(more)
+    union = union.distinct()
+    quoted = union.mutate(quoted=ibis.literal('"') + union._record_id + ibis.literal('"'))
+    per_column = quoted.group_by([*KEYS, "column"]).aggregate(ids=quoted.quoted.group_concat(","))
+    items = per_column.mutate(
+        item=ibis.literal('"')
+        + per_column.column
+        + ibis.literal('":[')
+        + per_column.ids
+        + ibis.literal("]")
+    )
+    per_household = items.group_by(KEYS).aggregate(body=items.item.group_concat(","))
+    return per_household.select(
+        *KEYS, evidence=ibis.literal("{") + per_household.body + ibis.literal("}")
+    )

@@ -1,0 +1,78 @@
+"""Reading the linked department records the panel is built from.
+
+Each staged row of a person dataset carries its `person_id` through `person_link`; village
+datasets are read as they are. A dataset whose staging table is missing (the department is not
+connected yet) yields None, and the panel leaves its columns NULL rather than zero.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
+
+LINK_TABLE = "person_link"
+MEMBERSHIP_TABLE = "household_membership"
+PERSONS_TABLE = "persons"
+
+
+def staging_table_name(dataset: str) -> str:
+    """The warehouse table holding a dataset's accepted rows."""
+    return f"staging_{dataset}"
+
+
+def current_rows(backend: BaseBackend, dataset: str) -> ir.Table | None:
+    """The current (not superseded) staged rows of a dataset, or None if not ingested."""
+    name = staging_table_name(dataset)
+    if name not in backend.list_tables():
+        return None
+    staged = backend.table(name)
+    if "_is_current" in staged.columns:
+        staged = staged.filter(staged._is_current)
+    return staged
+
+
+def linked_rows(backend: BaseBackend, dataset: str, columns: list[str]) -> ir.Table | None:
+    """Current rows of a person dataset with their `person_id`, keeping `columns`.
+
+    Returns:
+        A table (person_id, _record_id, *columns), or None when the dataset is not ingested.
+    """
+    staged = current_rows(backend, dataset)
+    if staged is None or LINK_TABLE not in backend.list_tables():
+        return None
+    links = backend.table(LINK_TABLE)
+    links = links.filter(links.dataset == dataset).select("_record_id", "person_id")
+    joined = staged.inner_join(links, "_record_id")
+    missing = [column for column in columns if column not in joined.columns]
+    if missing:
+        # An optional field the department never sends is absent, which means "no data".
+        joined = joined.mutate(**{column: _null_of(dataset, column) for column in missing})
+    return joined.select("person_id", "_record_id", *columns)
+
+
+_IBIS_TYPES = {
+    "date": "date",
+    "integer": "int64",
+    "decimal": "float64",
+    "boolean": "boolean",
+}
+
+
+def _null_of(dataset: str, column: str) -> ir.Value:
+    import ibis
+
+    from dixian.standards import load_catalog
+
+    try:
+        field_type = load_catalog().dataset(dataset).field(column).type
+    except KeyError:
+        field_type = "string"
+    return ibis.null(_IBIS_TYPES.get(field_type, "string"))
+
+
+def month_index(value: ir.DateValue) -> ir.IntegerValue:
+    """Months since year 0, so that month arithmetic is integer arithmetic on every engine."""
+    return value.year().cast("int64") * 12 + value.month().cast("int64") - 1

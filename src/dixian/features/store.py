@@ -1,0 +1,85 @@
+"""Writing the panel to the warehouse: whole periods at a time, atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from dixian.features.builder import FeatureSettings, build_household_period
+from dixian.features.panel_schema import PANEL_TABLE, check_panel_table
+from dixian.features.sources import MEMBERSHIP_TABLE
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+
+def _shift(period: str, months: int) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def update_household_period(
+    backend: BaseBackend,
+    *,
+    periods: Sequence[str] | None = None,
+    rebuild: bool = False,
+    settings: FeatureSettings | None = None,
+) -> dict[str, object]:
+    """Build the panel for new (or given) periods and store it as `household_period`.
+
+    The periods built replace their earlier rows; other periods are kept. The new table is
+    written under a temporary name and renamed over the old one, so a failed run leaves the
+    previous panel as it was.
+
+    Args:
+        backend: the warehouse.
+        periods: periods 'YYYY-MM' to (re)build; default: those not in the panel yet.
+        rebuild: rebuild every period.
+        settings: assumptions of the builder.
+
+    Returns:
+        Figures: periods built, rows written, households, total rows.
+    """
+    membership = backend.table(MEMBERSHIP_TABLE)
+    available = sorted(
+        str(p) for p in membership.select("period").distinct().to_pyarrow()["period"]
+    )
+    existing_panel = PANEL_TABLE in backend.list_tables() and not rebuild
+    done: set[str] = set()
+    if existing_panel:
+        done = {
+            str(p)
+            for p in backend.table(PANEL_TABLE).select("period").distinct().to_pyarrow()["period"]
+        }
+    wanted = sorted(set(periods) if periods else set(available) - done)
+    figures: dict[str, object] = {"periods_built": len(wanted), "periods": wanted}
+    if not wanted:
+        figures.update(rows_written=0, rows_total=backend.table(PANEL_TABLE).count().execute())
+        return figures
+    # Year-on-year change needs the same period a year earlier in the same build.
+    with_history = sorted({*wanted, *(_shift(p, -12) for p in wanted)} & set(available))
+    built = build_household_period(backend, periods=with_history, settings=settings)
+    built = built.filter(built.period.isin(wanted))
+    check_panel_table(built)
+    combined = built
+    if existing_panel:
+        kept = backend.table(PANEL_TABLE)
+        combined = kept.filter(~kept.period.isin(wanted)).union(built)
+    staging_name = f"{PANEL_TABLE}__new"
+    backend.create_table(staging_name, combined, overwrite=True)
+    _swap(backend, staging_name)
+    stored = backend.table(PANEL_TABLE)
+    figures.update(
+        rows_written=int(stored.filter(stored.period.isin(wanted)).count().execute()),
+        rows_total=int(stored.count().execute()),
+        households=int(stored.household_id.nunique().execute()),
+    )
+    return figures
+
+
+def _swap(backend: BaseBackend, staging_name: str) -> None:
+    """Replace the panel by the freshly written table (the old one survives any earlier failure)."""
+    new = backend.table(staging_name)
+    backend.create_table(PANEL_TABLE, new, overwrite=True)
+    backend.drop_table(staging_name, force=True)

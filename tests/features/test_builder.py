@@ -1,0 +1,332 @@
+"""The panel builder on a hand-built warehouse: two households, three months."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import ibis
+import pytest
+
+from dixian.features import PANEL_COLUMNS, check_panel_table
+from dixian.features.builder import FeatureSettings, build_household_period
+
+VILLAGE_A = "522799001001"
+VILLAGE_B = "522799002001"
+PERIODS = ["2023-01", "2023-02", "2024-01"]
+
+
+def _table(backend: Any, name: str, rows: list[dict[str, Any]], schema: dict[str, str]) -> None:
+    backend.create_table(name, ibis.memtable(rows, schema=schema), overwrite=True)
+
+
+def _staged(backend: Any, dataset: str, rows: list[dict[str, Any]], schema: dict[str, str]) -> None:
+    full = {"_record_id": "string", "_is_current": "boolean", **schema}
+    staged = [{"_is_current": True, **row} for row in rows]
+    _table(backend, f"staging_{dataset}", staged, full)
+
+
+@pytest.fixture(scope="module")
+def warehouse() -> Any:
+    backend = ibis.duckdb.connect()
+    persons = [
+        ("p1", date(1980, 5, 1), VILLAGE_A),  # head of h1, works as migrant
+        ("p2", date(1982, 3, 1), VILLAGE_A),  # spouse, serious illness in 2023-02
+        ("p3", date(2012, 9, 1), VILLAGE_A),  # child, junior secondary
+        ("p4", date(1950, 1, 1), VILLAGE_B),  # h2, elderly, dibao; dies 2023-06
+        ("p5", date(1990, 1, 1), VILLAGE_B),  # h2, public payroll, owns a car
+    ]
+    _table(
+        backend,
+        "persons",
+        [{"person_id": p, "birth_date": b, "region_code": r} for p, b, r in persons],
+        {"person_id": "string", "birth_date": "date", "region_code": "string"},
+    )
+    membership = []
+    for period in PERIODS:
+        for person, household, relation in [
+            ("p1", "h1", "head"),
+            ("p2", "h1", "spouse"),
+            ("p3", "h1", "son"),
+            ("p4", "h2", "head"),
+            ("p5", "h2", "son"),
+        ]:
+            membership.append(
+                {
+                    "period": period,
+                    "household_id": household,
+                    "person_id": person,
+                    "relation_to_head": relation,
+                }
+            )
+    _table(
+        backend,
+        "household_membership",
+        membership,
+        {
+            "period": "string",
+            "household_id": "string",
+            "person_id": "string",
+            "relation_to_head": "string",
+        },
+    )
+    links: list[dict[str, Any]] = []
+
+    def link(dataset: str, record: str, person: str) -> None:
+        links.append(
+            {
+                "_record_id": record,
+                "dataset": dataset,
+                "person_id": person,
+                "match_method": "id",
+                "match_probability": 1.0,
+            }
+        )
+
+    employment = []
+    for month in range(1, 13):
+        record = f"emp:{month}"
+        employment.append(
+            {
+                "_record_id": record,
+                "employment_status": "employed",
+                "monthly_wage": 3000.0,
+                "report_month": date(2022, month, 1),
+                "end_date": None,
+            }
+        )
+        link("employment", record, "p1")
+    employment.append(
+        {
+            "_record_id": "emp:lost",
+            "employment_status": "ended",
+            "monthly_wage": None,
+            "report_month": date(2023, 12, 1),
+            "end_date": date(2023, 11, 20),
+        }
+    )
+    link("employment", "emp:lost", "p1")
+    _staged(
+        backend,
+        "employment",
+        employment,
+        {
+            "employment_status": "string",
+            "monthly_wage": "float64",
+            "report_month": "date",
+            "end_date": "date",
+        },
+    )
+    _staged(
+        backend,
+        "chronic_illness",
+        [{"_record_id": "ill:1", "illness_kind": "serious", "diagnosis_date": date(2023, 2, 10)}],
+        {"illness_kind": "string", "diagnosis_date": "date"},
+    )
+    link("chronic_illness", "ill:1", "p2")
+    _staged(
+        backend,
+        "medical_claims",
+        [
+            {
+                "_record_id": "clm:1",
+                "visit_type": "inpatient",
+                "settlement_date": date(2023, 2, 20),
+                "out_of_pocket": 23000.0,
+            }
+        ],
+        {"visit_type": "string", "settlement_date": "date", "out_of_pocket": "float64"},
+    )
+    link("medical_claims", "clm:1", "p2")
+    _staged(
+        backend,
+        "students",
+        [
+            {
+                "_record_id": "stu:1",
+                "school_stage": "junior_secondary",
+                "student_status": "enrolled",
+                "school_year": 2022,
+                "annual_fees": 1500.0,
+                "aid_amount": 500.0,
+            }
+        ],
+        {
+            "school_stage": "string",
+            "student_status": "string",
+            "school_year": "int64",
+            "annual_fees": "float64",
+            "aid_amount": "float64",
+        },
+    )
+    link("students", "stu:1", "p3")
+    payments = []
+    for month in range(1, 13):
+        for year in (2023,):
+            record = f"dib:{year}-{month}"
+            payments.append(
+                {
+                    "_record_id": record,
+                    "program": "dibao",
+                    "amount": 400.0,
+                    "payment_month": date(year, month, 1),
+                }
+            )
+            link("civil_affairs_assistance", record, "p4")
+    _staged(
+        backend,
+        "civil_affairs_assistance",
+        payments,
+        {"program": "string", "amount": "float64", "payment_month": "date"},
+    )
+    _staged(
+        backend,
+        "household_registration",
+        [
+            {
+                "_record_id": "hr:4",
+                "registration_status": "deceased",
+                "status_date": date(2023, 6, 15),
+                "birth_date": date(1950, 1, 1),
+            }
+        ],
+        {"registration_status": "string", "status_date": "date", "birth_date": "date"},
+    )
+    link("household_registration", "hr:4", "p4")
+    _staged(
+        backend,
+        "vehicles",
+        [
+            {
+                "_record_id": "veh:1",
+                "vehicle_type": "small_passenger",
+                "registration_date": date(2022, 8, 1),
+                "purchase_price": 120000.0,
+                "vehicle_status": "normal",
+            }
+        ],
+        {
+            "vehicle_type": "string",
+            "registration_date": "date",
+            "purchase_price": "float64",
+            "vehicle_status": "string",
+        },
+    )
+    link("vehicles", "veh:1", "p5")
+    _staged(
+        backend,
+        "public_payroll",
+        [{"_record_id": f"pay:{m}", "report_month": date(2023, m, 1)} for m in (1, 2)],
+        {"report_month": "date"},
+    )
+    for m in (1, 2):
+        link("public_payroll", f"pay:{m}", "p5")
+    _staged(
+        backend,
+        "drinking_water",
+        [
+            {
+                "_record_id": "w:1",
+                "region_code": VILLAGE_A,
+                "water_safety": "unsafe",
+                "assessment_date": date(2022, 10, 1),
+            }
+        ],
+        {"region_code": "string", "water_safety": "string", "assessment_date": "date"},
+    )
+    _table(
+        backend,
+        "person_link",
+        links,
+        {
+            "_record_id": "string",
+            "dataset": "string",
+            "person_id": "string",
+            "match_method": "string",
+            "match_probability": "float64",
+        },
+    )
+    return backend
+
+
+_CACHE: dict[int, dict[tuple[str, str], dict[str, Any]]] = {}
+
+
+def _rows(backend: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    if id(backend) not in _CACHE:
+        settings = FeatureSettings(farm_net_income_per_mu=0)
+        panel = build_household_period(backend, settings=settings)
+        check_panel_table(panel)
+        frame = panel.to_pandas()
+        _CACHE[id(backend)] = {
+            (r["household_id"], r["period"]): r for r in frame.to_dict("records")
+        }
+    return _CACHE[id(backend)]
+
+
+def test_panel_has_declared_columns_and_one_row_per_household_period(warehouse: Any) -> None:
+    rows = _rows(warehouse)
+    assert list(next(iter(rows.values()))) == [column.name for column in PANEL_COLUMNS]
+    assert set(rows) == {(h, p) for h in ("h1", "h2") for p in PERIODS}
+
+
+def test_members_ages_and_labour(warehouse: Any) -> None:
+    rows = _rows(warehouse)
+    jan = rows[("h1", "2023-01")]
+    assert jan["member_count"] == 3
+    assert jan["members_under_16"] == 1 and jan["members_16_59"] == 2
+    assert jan["head_age"] == 42
+    assert jan["labour_capacity_count"] == 2
+    feb = rows[("h1", "2023-02")]
+    assert feb["serious_illness_count"] == 1
+    assert feb["labour_capacity_count"] == 1  # the spouse fell seriously ill
+    assert feb["labourer_shock_12m"]
+    assert feb["students_compulsory"] == 1
+
+
+def test_income_window_and_year_on_year(warehouse: Any) -> None:
+    rows = _rows(warehouse)
+    jan = rows[("h1", "2023-01")]
+    # 12 months to 2023-01 hold 11 monthly wages of 2022 (Feb..Dec) at 3000
+    assert jan["income_wages_pc"] == pytest.approx(11 * 3000 / 3)
+    jan24 = rows[("h1", "2024-01")]
+    assert jan24["income_wages_pc"] == pytest.approx(0.0)
+    assert jan24["income_change_yoy"] == pytest.approx(-1.0)
+    assert jan24["job_loss_12m"]
+    evidence = json.loads(jan["evidence"])
+    assert len(evidence["income_wages_pc"]) == 11
+
+
+def test_spending_assets_flags_and_death(warehouse: Any) -> None:
+    rows = _rows(warehouse)
+    feb = rows[("h1", "2023-02")]
+    assert feb["medical_oop_12m"] == pytest.approx(23000.0)
+    assert feb["medical_oop_inpatient_12m"] == pytest.approx(23000.0)
+    assert feb["schooling_cost_12m"] == pytest.approx(1000.0)
+    assert feb["water_unsafe"] is True or feb["water_unsafe"] == 1
+    h2 = rows[("h2", "2023-02")]
+    assert h2["vehicle_count"] == 1 and h2["vehicle_non_exempt_count"] == 1
+    assert h2["public_payroll_count"] == 1
+    assert bool(h2["is_dibao"])
+    assert h2["assistance_paid_12m"] == pytest.approx(800.0)
+    after = rows[("h2", "2024-01")]
+    assert after["member_count"] == 1  # the head died in 2023-06
+    assert after["payments_after_death_count"] == 6  # July..December 2023
+    assert after["payments_after_death_amount"] == pytest.approx(2400.0)
+    assert json.loads(after["evidence"])["payments_after_death_count"]
+
+
+def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
+    from dixian.features.store import update_household_period
+
+    first = update_household_period(warehouse, periods=["2023-01"])
+    assert first["rows_written"] == 2 and first["rows_total"] == 2
+    rest = update_household_period(warehouse)
+    assert rest["periods"] == ["2023-02", "2024-01"]
+    assert rest["rows_total"] == 6
+    again = update_household_period(warehouse)
+    assert again["periods_built"] == 0
+    stored = warehouse.table("household_period").to_pandas()
+    jan24 = stored[(stored.household_id == "h1") & (stored.period == "2024-01")].iloc[0]
+    assert jan24["income_change_yoy"] == pytest.approx(-1.0)  # history came from 2023-01
