@@ -144,7 +144,8 @@ def record_discoveries(
             session, actor=actor, event_code="DISCOVERY_RECORDED", object_type="discovery",
             object_id=discovery.id,
             new_values={"household_id": household.household_id, "period": item.period,
-                        "channel": channel, "risk_score": item.risk_score, "case_id": case.id},
+                        "channel": channel, "risk_score": item.risk_score, "case_id": case.id,
+                        "evidence": dict(item.evidence)},
         )  # fmt: skip
     return DiscoveryResult(created, existing, opened, joined, tuple(case_ids))
 
