@@ -23,7 +23,15 @@ from dixian.console import print_summary, stderr_console
 from dixian.errors import DixianError
 
 # Stage command modules, in pipeline order. Each exposes `register(app: typer.Typer)`.
-COMMAND_MODULES: tuple[str, ...] = ("dixian.standards.cli", "dixian.policy.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "dixian.standards.cli",
+    "dixian.simulate.cli",
+    "dixian.ids_cli",
+    "dixian.link.cli",
+    "dixian.features.cli",
+    "dixian.policy.cli",
+    "dixian.verify.cli",
+)
 
 _VERBOSE_ENV = "DIXIAN_VERBOSE"
 
@@ -93,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (user errors: one line on stderr, code 2+)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, prog_name="dixian", standalone_mode=False)
+        result = app(args=args, prog_name="dixian", standalone_mode=False)
     except DixianError as exc:
         if os.environ.get(_VERBOSE_ENV) or "--verbose" in args or "-v" in args:
             stderr_console.print_exception()
@@ -111,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc.show()
             return 2
         raise
-    return 0
+    # In non-standalone mode click returns the code of a typer.Exit raised by a command.
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
