@@ -1,0 +1,190 @@
+"""The alert list: triggers and calibrated risk combined, cut to each jurisdiction's capacity.
+
+Ranking. Each household's priority is `1 − (1 − risk) × (1 − trigger_weight)^hits`: a trigger
+hit counts like independent evidence that raises the probability of need, so a household with
+modest model risk but two official triggers moves up, and one with no trigger keeps its risk.
+
+Budget. Caseworkers in a jurisdiction (a region-code prefix, by default the 9-digit township)
+can visit only so many households a month: the list keeps the `budget` highest priorities per
+jurisdiction. Triggers marked `always_alert` (e.g. a death of the main labourer) alert even
+beyond the budget, because the policy says such households must be visited.
+
+Status. Against the previous period's alerts each alert is `new` or `continuing`; households
+alerted last period and not now are listed as `resolved`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dixian.errors import UserError
+from dixian.monitor.triggers import summarise_hits
+
+STATUS_ZH = {"new": "新增", "continuing": "持续", "resolved": "已解除"}
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """How many alerts each jurisdiction gets and how triggers weigh.
+
+    Attributes:
+        budget: default alerts per jurisdiction (caseworker capacity for the period).
+        jurisdiction_digits: region-code prefix length of a jurisdiction (9: township).
+        budgets: prefix → budget overrides for particular jurisdictions.
+        trigger_weight: how much one (non-always) trigger hit raises the priority.
+        min_priority: households below this priority are not alerted even under budget.
+    """
+
+    budget: int = 50
+    jurisdiction_digits: int = 9
+    budgets: Mapping[str, int] = field(default_factory=dict)
+    trigger_weight: float = 0.2
+    min_priority: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.budget < 0 or any(value < 0 for value in self.budgets.values()):
+            raise UserError("alert budget must be 0 or more")
+        if not 0 <= self.trigger_weight < 1:
+            raise UserError("trigger_weight must be in [0, 1)")
+        if not 2 <= self.jurisdiction_digits <= 12:
+            raise UserError("jurisdiction_digits must be between 2 and 12")
+
+    def budget_of(self, jurisdiction: str) -> int:
+        """The budget of one jurisdiction (an override, else the default)."""
+        return int(self.budgets.get(jurisdiction, self.budget))
+
+
+def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy) -> pd.DataFrame:
+    """Rank every scored household and mark the alerts within each jurisdiction's budget.
+
+    Args:
+        scores: household_id, region_code, risk (calibrated probability), other columns kept.
+        hits: trigger hits (`evaluate_triggers` output); households only in hits are included
+            with risk 0 if they are missing from scores.
+        policy: budgets and weights.
+
+    Returns:
+        scores with jurisdiction, trigger_count, always_alert, triggers, trigger_labels,
+        priority, rank (within the jurisdiction, 1 = first) and alerted (bool), sorted by
+        jurisdiction then rank.
+    """
+    missing = {"household_id", "region_code", "risk"} - set(scores.columns)
+    if missing:
+        raise UserError(f"scores lack column(s) {sorted(missing)}")
+    summary = summarise_hits(hits)
+    table = scores.merge(summary, on="household_id", how="left")
+    table["trigger_count"] = table["trigger_count"].fillna(0).astype(int)
+    table["always_alert"] = table["always_alert"].astype("boolean").fillna(False).astype(bool)
+    table["triggers"] = [value if isinstance(value, list) else [] for value in table["triggers"]]
+    table["trigger_labels"] = [
+        value if isinstance(value, list) else [] for value in table["trigger_labels"]
+    ]
+    risk = table["risk"].astype(float).clip(0.0, 1.0).to_numpy()
+    hits_count = table["trigger_count"].to_numpy()
+    table["priority"] = 1.0 - (1.0 - risk) * np.power(1.0 - policy.trigger_weight, hits_count)
+    table["jurisdiction"] = table["region_code"].astype(str).str[: policy.jurisdiction_digits]
+    table = table.sort_values(
+        ["jurisdiction", "always_alert", "priority", "household_id"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    )
+    table["rank"] = table.groupby("jurisdiction").cumcount() + 1
+    budgets = table["jurisdiction"].map(policy.budget_of)
+    within = (table["rank"] <= budgets) & (table["priority"] >= policy.min_priority)
+    table["alerted"] = (within | table["always_alert"]).astype(bool)
+    return table.reset_index(drop=True)
+
+
+def alert_status(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """Mark current alerts new/continuing and append last period's alerts that ended.
+
+    Args:
+        current: this period's alerts (rows with alerted True), with household_id.
+        previous: last period's alerts (household_id, and any columns to carry), or None.
+
+    Returns:
+        current with a `status` column, plus `resolved` rows for households no longer alerted.
+    """
+    before = set() if previous is None else set(previous["household_id"].astype(str))
+    out = current.copy()
+    out["status"] = np.where(out["household_id"].astype(str).isin(before), "continuing", "new")
+    if previous is not None and not previous.empty:
+        now = set(out["household_id"].astype(str))
+        ended = previous[~previous["household_id"].astype(str).isin(now)].copy()
+        if not ended.empty:
+            ended["status"] = "resolved"
+            ended["alerted"] = False
+            out = pd.concat([out, ended[[c for c in ended.columns if c in out.columns]]])
+    return out.reset_index(drop=True)
+
+
+_XLSX_COLUMNS = [
+    ("rank", "排名"),
+    ("status_zh", "预警状态"),
+    ("household_id", "户编号"),
+    ("region_code", "村级区划代码"),
+    ("risk", "返贫致贫风险概率"),
+    ("primary_cause_zh", "主要风险类型"),
+    ("secondary_cause_zh", "次要风险类型"),
+    ("reason", "原因说明"),
+    ("trigger_text", "触发预警条件"),
+]
+
+
+def export_alerts_xlsx(alerts: pd.DataFrame, path: Path, *, title: str) -> int:
+    """Write the alerts as an XLSX workbook, one sheet per jurisdiction (township).
+
+    Args:
+        alerts: alert rows with the columns of `_XLSX_COLUMNS` (missing ones left blank) and
+            `jurisdiction`.
+        path: the workbook to write.
+        title: a title line written above each sheet's table.
+
+    Returns:
+        The number of sheets written.
+    """
+    import xlsxwriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = alerts.copy()
+    table["status_zh"] = table.get("status", pd.Series("new", index=table.index)).map(STATUS_ZH)
+    table["trigger_text"] = [
+        "；".join(labels) if isinstance(labels, list) else ""
+        for labels in table.get("trigger_labels", pd.Series([[]] * len(table), index=table.index))
+    ]
+    workbook = xlsxwriter.Workbook(str(path))
+    heading = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+    percent = workbook.add_format({"num_format": "0.0%", "valign": "top"})
+    sheets = 0
+    for jurisdiction, group in table.groupby("jurisdiction", sort=True):
+        sheet = workbook.add_worksheet(str(jurisdiction)[:31])
+        sheets += 1
+        sheet.write(0, 0, f"{title}（{jurisdiction}）")
+        for col, (_, label) in enumerate(_XLSX_COLUMNS):
+            sheet.write(1, col, label, heading)
+        for row, (_, record) in enumerate(group.iterrows(), start=2):
+            for col, (name, _) in enumerate(_XLSX_COLUMNS):
+                value = record.get(name)
+                if value is None or (isinstance(value, float) and np.isnan(value)):
+                    sheet.write_blank(row, col, None)
+                elif name == "risk":
+                    sheet.write_number(row, col, float(value), percent)
+                elif isinstance(value, int | np.integer):
+                    sheet.write_number(row, col, int(value))
+                else:
+                    sheet.write_string(row, col, str(value), wrap)
+        sheet.set_column(0, 1, 8)
+        sheet.set_column(2, 3, 16)
+        sheet.set_column(4, 6, 12)
+        sheet.set_column(7, 8, 48)
+        sheet.freeze_panes(2, 0)
+    if sheets == 0:
+        workbook.add_worksheet("无预警").write(0, 0, f"{title}：本期无预警")
+    workbook.close()
+    return sheets

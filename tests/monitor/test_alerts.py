@@ -1,0 +1,126 @@
+"""Alerts: budget per jurisdiction, always-alert triggers, status against last period, XLSX."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from dixian.errors import UserError
+from dixian.monitor import AlertPolicy, alert_status, export_alerts_xlsx, rank_alerts
+from dixian.monitor.triggers import HIT_COLUMNS, empty_hits
+
+
+def _scores() -> pd.DataFrame:
+    rows = []
+    for township in ("001", "002"):
+        for i in range(10):
+            rows.append(
+                {
+                    "household_id": f"T{township}-{i}",
+                    "region_code": f"522799{township}{i % 3 + 1:03d}",
+                    "risk": 0.9 - 0.08 * i,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _hit(household: str, trigger: str, *, always: bool) -> dict[str, object]:
+    return {
+        "household_id": household,
+        "trigger_id": trigger,
+        "label_zh": trigger,
+        "cause": "illness",
+        "always_alert": always,
+        "expression": "x",
+        "evidence": json.dumps({"values": {}}),
+    }
+
+
+def test_budget_per_jurisdiction_is_respected() -> None:
+    ranked = rank_alerts(_scores(), empty_hits(), policy=AlertPolicy(budget=3))
+    counts = ranked[ranked.alerted].groupby("jurisdiction").size()
+    assert counts.to_dict() == {"522799001": 3, "522799002": 3}
+    top = ranked[ranked.alerted & (ranked.jurisdiction == "522799001")]
+    assert sorted(top.household_id) == ["T001-0", "T001-1", "T001-2"]
+
+
+def test_budget_override_for_one_jurisdiction() -> None:
+    policy = AlertPolicy(budget=3, budgets={"522799002": 1})
+    ranked = rank_alerts(_scores(), empty_hits(), policy=policy)
+    counts = ranked[ranked.alerted].groupby("jurisdiction").size()
+    assert counts.to_dict() == {"522799001": 3, "522799002": 1}
+
+
+def test_always_alert_triggers_alert_beyond_the_budget() -> None:
+    hits = pd.DataFrame([_hit("T001-9", "unsafe_house", always=True)], columns=HIT_COLUMNS)
+    ranked = rank_alerts(_scores(), hits, policy=AlertPolicy(budget=2)).set_index("household_id")
+    assert ranked.loc["T001-9", "alerted"]
+    assert ranked.loc["T001-9", "rank"] == 1
+    # The always-alert household takes one of the two places; only one model alert remains.
+    township = ranked[(ranked.jurisdiction == "522799001") & ranked.alerted]
+    assert sorted(township.index) == ["T001-0", "T001-9"]
+
+
+def test_always_alert_beyond_a_zero_budget() -> None:
+    hits = pd.DataFrame([_hit("T002-5", "unsafe_water", always=True)], columns=HIT_COLUMNS)
+    ranked = rank_alerts(_scores(), hits, policy=AlertPolicy(budget=0))
+    assert ranked[ranked.alerted].household_id.tolist() == ["T002-5"]
+
+
+def test_trigger_hits_raise_priority() -> None:
+    hits = pd.DataFrame(
+        [
+            _hit("T001-8", "inpatient_oop", always=False),
+            _hit("T001-8", "income_drop", always=False),
+        ],
+        columns=HIT_COLUMNS,
+    )
+    ranked = rank_alerts(_scores(), hits, policy=AlertPolicy(budget=3, trigger_weight=0.5))
+    row = ranked.set_index("household_id").loc["T001-8"]
+    assert row.trigger_count == 2
+    assert row.priority == pytest.approx(1 - (1 - (0.9 - 0.64)) * 0.5**2)
+    assert row["rank"] == 3
+    assert row.alerted
+
+
+def test_status_new_continuing_resolved() -> None:
+    ranked = rank_alerts(_scores(), empty_hits(), policy=AlertPolicy(budget=2))
+    current = ranked[ranked.alerted]
+    previous = pd.DataFrame(
+        {
+            "household_id": ["T001-1", "T002-7"],
+            "region_code": ["522799001002", "522799002002"],
+            "jurisdiction": ["522799001", "522799002"],
+        }
+    )
+    status = alert_status(current, previous).set_index("household_id")["status"]
+    assert status["T001-1"] == "continuing"
+    assert status["T001-0"] == "new"
+    assert status["T002-7"] == "resolved"
+    assert (alert_status(current, None)["status"] == "new").all()
+
+
+def test_policy_is_validated() -> None:
+    with pytest.raises(UserError):
+        AlertPolicy(budget=-1)
+    with pytest.raises(UserError):
+        AlertPolicy(trigger_weight=1.0)
+
+
+def test_xlsx_has_one_sheet_per_township(tmp_path: Path) -> None:
+    ranked = rank_alerts(_scores(), empty_hits(), policy=AlertPolicy(budget=2))
+    alerts = alert_status(ranked[ranked.alerted], None)
+    alerts["reason"] = "因病：医疗自付 2.3 万元，占家庭纯收入 85%"
+    path = tmp_path / "alerts.xlsx"
+    assert export_alerts_xlsx(alerts, path, title="2025-12 预警名单") == 2
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["522799001", "522799002"]
+    sheet = book["522799001"]
+    assert sheet.cell(2, 1).value == "排名"
+    assert sheet.cell(3, 2).value == "新增"
+    assert sheet.cell(3, 8).value.startswith("因病")
+    assert sheet.max_row == 4

@@ -1,0 +1,123 @@
+"""Cause attribution: sums to the log-odds, right primary cause on a known process, reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dixian.monitor import (
+    DEFAULT_FEATURES,
+    RiskModel,
+    attribute_causes,
+    cause_labels,
+    choose_causes,
+    feature_causes,
+    render_reason,
+)
+
+from .conftest import TABLE_FEATURES, TableData
+
+NAMES = [spec.name for spec in TABLE_FEATURES]
+CAUSES = feature_causes(TABLE_FEATURES)
+
+
+def test_cause_sums_plus_bias_equal_the_raw_log_odds(
+    fitted: RiskModel, table_data: tuple[TableData, TableData, TableData]
+) -> None:
+    _, _, test = table_data
+    X = test.frame[NAMES]
+    attribution = attribute_causes(fitted, X, feature_causes=CAUSES)
+    total = attribution.by_cause.sum(axis=1) + attribution.bias
+    np.testing.assert_allclose(total.to_numpy(), fitted.decision_function(X), atol=1e-9)
+    assert set(attribution.by_cause.columns) == {
+        "other",
+        "illness",
+        "unstable_employment",
+        "disaster",
+    }
+
+
+def test_primary_cause_is_the_true_single_shock(
+    fitted: RiskModel, table_data: tuple[TableData, TableData, TableData]
+) -> None:
+    _, _, test = table_data
+    frame = test.frame
+    attribution = attribute_causes(fitted, frame[NAMES], feature_causes=CAUSES)
+    risky = fitted.predict_proba(frame[NAMES])[:, 1] > 0.3
+    ill_only = (
+        (frame.medical_oop_share > 0.3) & (frame.job_loss == 0) & (frame.disaster_loss_12m == 0)
+    )
+    job_only = (
+        (frame.medical_oop_share < 0.05) & (frame.job_loss == 1) & (frame.disaster_loss_12m == 0)
+    )
+    assert (attribution.primary[ill_only & risky] == "illness").mean() > 0.9
+    assert (attribution.primary[job_only & risky] == "unstable_employment").mean() > 0.9
+
+
+def test_choose_causes_rules() -> None:
+    by_cause = pd.DataFrame(
+        {
+            "other": [2.0, 0.1, 0.0],
+            "illness": [0.01, 1.0, 0.8],
+            "disaster": [0.0, 0.2, 0.5],
+        }
+    )
+    primary, secondary = choose_causes(by_cause, min_logodds=0.05, secondary_ratio=0.3)
+    # Income level ("other") is never primary while a specific cause qualifies.
+    assert primary.tolist() == ["other", "illness", "illness"]
+    assert secondary.tolist() == [None, None, "disaster"]
+
+
+def test_every_default_cause_is_in_the_data_standard() -> None:
+    assert set(feature_causes(DEFAULT_FEATURES).values()) <= set(cause_labels())
+
+
+@pytest.mark.parametrize("cause", sorted(cause_labels()))
+def test_reason_rendered_for_every_cause(cause: str) -> None:
+    values = {
+        "medical_oop_12m": 23000.0,
+        "medical_oop_share": 0.85,
+        "serious_illness_members": 1.0,
+        "chronic_illness_members": 0.0,
+        "disabled_members": 1.0,
+        "severe_disabled_members": 1.0,
+        "schooling_cost_12m": 12000.0,
+        "schooling_share": 0.4,
+        "students_high_school": 1.0,
+        "students_tertiary": 0.0,
+        "disaster_loss_12m": 15000.0,
+        "disaster_affected": 1.0,
+        "labourer_shock": 1.0,
+        "months_since_shock": 4.0,
+        "job_loss": 1.0,
+        "wage_pc_change": -0.42,
+        "operating_pc_change": -0.6,
+        "members": 4.0,
+        "labour_members": 1.0,
+        "dependants": 3.0,
+        "financial_assets_pc": 800.0,
+        "house_unsafe": 1.0,
+        "water_unsafe": 1.0,
+        "income_pc": 6500.0,
+        "income_change_yoy": -0.35,
+    }
+    reason = render_reason(cause, values, features=DEFAULT_FEATURES)
+    assert reason.startswith(cause_labels()[cause] + "：")
+    assert len(reason) > len(cause_labels()[cause]) + 1
+
+
+def test_reason_uses_the_households_own_values() -> None:
+    values = {"medical_oop_12m": 23000.0, "medical_oop_share": 0.85, "serious_illness_members": 1}
+    reason = render_reason("illness", values, features=DEFAULT_FEATURES)
+    assert reason == "因病：医疗自付 2.3 万元，占家庭纯收入 85%；1 人患大病"
+    # Unknown values are left out rather than shown as blanks.
+    reason = render_reason(
+        "illness",
+        {"medical_oop_12m": None, "serious_illness_members": 2},
+        features=DEFAULT_FEATURES,
+    )
+    assert reason == "因病：2 人患大病"
+    assert "下降 35%" in render_reason(
+        "other", {"income_pc": 6500.0, "income_change_yoy": -0.35}, features=DEFAULT_FEATURES
+    )

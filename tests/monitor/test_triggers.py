@@ -1,0 +1,87 @@
+"""Triggers from the shipped policy files: hits and their evidence on hand-built households."""
+
+from __future__ import annotations
+
+import json
+
+import ibis
+import pandas as pd
+import pytest
+
+from dixian.features.panel_schema import panel_schema
+from dixian.monitor import evaluate_triggers, rules_from_policy
+from dixian.policy import load_policy_set
+
+
+def _panel(rows: list[dict[str, object]]) -> pd.DataFrame:
+    schema = panel_schema()
+    frame = pd.DataFrame([dict.fromkeys(schema.names) | row for row in rows])
+    return frame
+
+
+@pytest.fixture(scope="module")
+def rules():  # type: ignore[no-untyped-def]
+    policy_set = load_policy_set()
+    params = policy_set.resolve_parameters(province="52", year=2025)
+    return rules_from_policy(policy_set, params=params), params
+
+
+def _hits(rows: list[dict[str, object]], rules) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    con = ibis.duckdb.connect()
+    frame = _panel(rows)
+    table = con.create_table("household_period", ibis.memtable(frame, schema=panel_schema()))
+    return evaluate_triggers(table, rules, period="2025-06")
+
+
+def test_inpatient_threshold_depends_on_exit_status(rules) -> None:  # type: ignore[no-untyped-def]
+    rule_list, params = rules
+    exited = params["inpatient_oop_threshold_exited"]
+    other = params["inpatient_oop_threshold_other"]
+    base = {"period": "2025-06", "region_code": "522799001001", "is_left_poverty": False}
+    rows = [
+        base
+        | {
+            "household_id": "exited_over",
+            "is_left_poverty": True,
+            "medical_oop_inpatient_12m": float(exited) + 1,
+            "evidence": json.dumps({"medical_oop_inpatient_12m": ["b1:claims::4"]}),
+        },
+        base
+        | {
+            "household_id": "exited_under",
+            "is_left_poverty": True,
+            "medical_oop_inpatient_12m": float(exited) - 1,
+        },
+        base | {"household_id": "other_mid", "medical_oop_inpatient_12m": float(exited) + 1},
+        base | {"household_id": "other_over", "medical_oop_inpatient_12m": float(other)},
+    ]
+    hits = _hits(rows, rule_list)
+    inpatient = hits[hits.trigger_id == "inpatient_oop"].set_index("household_id")
+    assert sorted(inpatient.index) == ["exited_over", "other_over"]
+    evidence = json.loads(inpatient.loc["exited_over", "evidence"])
+    assert evidence["values"]["medical_oop_inpatient_12m"] == float(exited) + 1
+    assert evidence["values"]["is_left_poverty"] is True
+    assert evidence["records"] == {"medical_oop_inpatient_12m": ["b1:claims::4"]}
+    assert inpatient.loc["other_over", "cause"] == "illness"
+
+
+def test_always_alert_and_flags(rules) -> None:  # type: ignore[no-untyped-def]
+    rule_list, params = rules
+    base = {"period": "2025-06", "region_code": "522799001001"}
+    rows = [
+        base | {"household_id": "unsafe", "house_unsafe": True},
+        base | {"household_id": "poor", "income_net_pc": float(params["monitoring_line"]) - 1},
+        base
+        | {
+            "household_id": "fine",
+            "income_net_pc": float(params["monitoring_line"]) + 1,
+            "house_unsafe": False,
+        },
+        {**base, "period": "2025-05", "household_id": "other_month", "house_unsafe": True},
+    ]
+    hits = _hits(rows, rule_list)
+    by_household = hits.groupby("household_id").trigger_id.apply(sorted).to_dict()
+    assert by_household == {"poor": ["income_below_line"], "unsafe": ["unsafe_house"]}
+    assert hits.always_alert.all()
+    poor = json.loads(hits[hits.household_id == "poor"].evidence.iloc[0])
+    assert poor["values"] == {"income_net_pc": float(params["monitoring_line"]) - 1}
