@@ -1,0 +1,282 @@
+"""Extractors for housing, water, disasters, real estate, vehicles and businesses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dixian.simulate.extract import _HOUSING, Batch, Extractor, _period
+from dixian.simulate.extract_services import _PLATES
+
+
+def _heads_at(ex: Extractor, m: int, households: np.ndarray) -> np.ndarray:
+    persons, hh, relation = ex.members(m)
+    lookup = np.full(ex.s.n_households, -1, dtype=np.int64)
+    lookup[hh[relation == 0]] = persons[relation == 0]
+    result: np.ndarray = lookup[households]
+    return result
+
+
+def house_safety(ex: Extractor) -> list[Batch]:
+    """Yearly assessments of registered households' houses and of houses rated C or D."""
+    s = ex.s
+    rng = ex.rng
+    renovation = ex.events("renovation")
+    batches = []
+    for year_index in range(ex.visible // 12):
+        m = 12 * year_index + 5
+        month = ex.month(m)
+        status = s.log_table("status")
+        assert status is not None
+        months = status["month"].to_numpy()
+        rows = np.flatnonzero(months == m)
+        grade = status["housing_grade"].to_numpy()[rows]
+        mon = status["mon_state"].to_numpy()[rows]
+        hh = status["household"].to_numpy()[rows].astype(np.int64)
+        sel = s.households["formerly_poor"][hh] | (mon > 0) | (grade >= 2)
+        hh, grade = hh[sel], grade[sel]
+        heads = _heads_at(ex, m, hh)
+        ok = heads >= 0
+        hh, grade, heads = hh[ok], grade[ok], heads[ok]
+        renovated = np.zeros(hh.size, dtype=bool)
+        renovated_on = np.full(hh.size, np.datetime64("NaT"), dtype="datetime64[D]")
+        if renovation:
+            done = renovation["date"] < month.end
+            lookup = np.full(s.n_households, np.datetime64("NaT"), dtype="datetime64[D]")
+            lookup[renovation["household"][done]] = renovation["date"][done]
+            renovated_on = lookup[hh]
+            renovated = ~np.isnat(renovated_on)
+        ident = ex.identity(heads, hh)
+        cols = {
+            "owner_id_number": ident["id_number"],
+            "owner_name": ident["name"],
+            "region_code": ident["region_code"],
+            "address": ex.address[hh],
+            "safety_rating": _HOUSING[grade],
+            "assessment_date": month.random_days(hh.size, rng),
+            "renovated": renovated,
+            "renovation_date": renovated_on,
+        }
+        batches.append(Batch(f"{month.year:04d}", cols, heads, hh))
+    return batches
+
+
+def drinking_water(ex: Extractor) -> list[Batch]:
+    """Yearly water-safety assessment per village."""
+    g = ex.s.geography
+    rng = ex.rng
+    batches = []
+    for year_index in range(ex.visible // 12):
+        month = ex.month(12 * year_index + 10)
+        improving = rng.uniform(0, 1, g.n_villages) < 0.15 * (year_index + 1)
+        safe = g.water_supply | improving
+        cols = {
+            "region_code": g.village_code,
+            "water_safety": np.where(
+                safe,
+                np.where(rng.uniform(0, 1, g.n_villages) < 0.8, "safe", "basically_safe"),
+                "unsafe",
+            ),
+            "supply_type": np.where(
+                safe,
+                "piped",
+                np.where(rng.uniform(0, 1, g.n_villages) < 0.8, "decentralised", "none"),
+            ),
+            "households_covered_share": np.round(
+                np.where(
+                    safe, rng.uniform(0.9, 1.0, g.n_villages), rng.uniform(0.3, 0.8, g.n_villages)
+                ),
+                3,
+            ),
+            "assessment_date": month.random_days(g.n_villages, rng),
+        }
+        none = np.full(g.n_villages, -1, dtype=np.int64)
+        batches.append(Batch(f"{month.year:04d}", cols, none, none))
+    return batches
+
+
+def disaster_losses(ex: Extractor) -> list[Batch]:
+    """Affected households, pushed after each event (batched by month)."""
+    events = ex.events("disaster")
+    batches: list[Batch] = []
+    if not events:
+        return batches
+    for m, rows in ex.by_month(events["date"]):
+        hh = events["household"][rows]
+        heads = _heads_at(ex, m, hh)
+        ok = heads >= 0
+        rows, hh, heads = rows[ok], hh[ok], heads[ok]
+        ident = ex.identity(heads, hh)
+        cols = {
+            "head_id_number": ident["id_number"],
+            "head_name": ident["name"],
+            "region_code": ident["region_code"],
+            "disaster_type": events["kind"][rows],
+            "event_date": events["date"][rows],
+            "direct_loss": np.round(events["loss"][rows], 0),
+            "house_damaged": events["house_damaged"][rows],
+            "crop_area_affected_mu": events["crop_mu"][rows],
+        }
+        batches.append(Batch(_period(ex, m), cols, heads, hh))
+    return batches
+
+
+def _asset_batches(
+    ex: Extractor, kind: str, initial: np.ndarray | None, build: object
+) -> list[Batch]:
+    events = ex.events(kind)
+    batches = []
+    for m in range(ex.visible):
+        parts_p, parts_h, parts_d, parts_v, parts_x = [], [], [], [], []
+        if m == 0 and initial is not None:
+            hh = initial
+            heads = _heads_at(ex, 0, hh)
+            ok = heads >= 0
+            parts_p.append(heads[ok])
+            parts_h.append(hh[ok])
+            parts_d.append(
+                ex.s.start - ex.rng.integers(60, 3000, int(ok.sum())).astype("timedelta64[D]")
+            )
+            parts_v.append(np.zeros(int(ok.sum())))
+            parts_x.append(np.zeros(int(ok.sum())))
+        if events:
+            rows = np.flatnonzero(ex.month_index_of(events["date"]) == m)
+            parts_p.append(events["person"][rows])
+            parts_h.append(events["household"][rows])
+            parts_d.append(events["date"][rows])
+            value_key = "price" if "price" in events else "capital"
+            parts_v.append(events[value_key][rows])
+            parts_x.append(events["area"][rows] if "area" in events else np.zeros(rows.size))
+        if not parts_p or sum(p.size for p in parts_p) == 0:
+            continue
+        p_rows = np.concatenate(parts_p).astype(np.int64)
+        h_rows = np.concatenate(parts_h).astype(np.int64)
+        cols = build(
+            ex,
+            m,
+            p_rows,
+            h_rows,
+            np.concatenate(parts_d),
+            np.concatenate(parts_v),  # type: ignore[operator]
+            np.concatenate(parts_x),
+        )
+        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
+    return batches
+
+
+def _vehicle_cols(
+    ex: Extractor,
+    m: int,
+    p: np.ndarray,
+    h: np.ndarray,
+    d: np.ndarray,
+    v: np.ndarray,
+    _x: np.ndarray,
+) -> dict[str, np.ndarray]:
+    rng = ex.rng
+    ident = ex.identity(p, h)
+    price = np.where(v > 0, v, np.round(ex.s.households["car_value"][h], -2))
+    plate = np.char.add(
+        np.char.add("贵", _PLATES[rng.integers(0, 10, p.size)]),
+        np.char.zfill(rng.integers(0, 99_999, p.size).astype(str), 5),
+    )
+    kind = np.where(
+        price > 30_000,
+        "small_passenger",
+        np.where(rng.uniform(0, 1, p.size) < 0.5, "agricultural", "motorcycle"),
+    )
+    return {
+        "plate_number": plate,
+        "owner_id_number": ident["id_number"],
+        "owner_name": ident["name"],
+        "vehicle_type": kind,
+        "registration_date": d,
+        "purchase_price": price,
+        "vehicle_status": np.full(p.size, "normal"),
+    }
+
+
+def vehicles(ex: Extractor) -> list[Batch]:
+    """Vehicles on the register at the start, then new registrations by month."""
+    h = ex.s.households
+    vehicle_log = ex.events("vehicle")
+    bought = np.zeros(ex.s.n_households, dtype=bool)
+    if vehicle_log:
+        bought[vehicle_log["household"]] = True
+    initial = np.flatnonzero(h["car"][: ex.s.n_households] & ~bought)
+    return _asset_batches(ex, "vehicle", initial, _vehicle_cols)
+
+
+def _house_cols(
+    ex: Extractor, m: int, p: np.ndarray, h: np.ndarray, d: np.ndarray, v: np.ndarray, x: np.ndarray
+) -> dict[str, np.ndarray]:
+    rng = ex.rng
+    ident = ex.identity(p, h)
+    area = np.where(x > 0, x, np.round(rng.uniform(60, 130, p.size), 1))
+    return {
+        "certificate_number": np.char.add(
+            f"黔({ex.month(m).year})县不动产权第",
+            np.char.zfill(rng.integers(0, 9_999_999, p.size).astype(str), 7),
+        ),
+        "owner_id_number": ident["id_number"],
+        "owner_name": ident["name"],
+        "property_type": np.full(p.size, "residential"),
+        "location": np.char.add(ex.s.geography.county_name, "城区新华路小区"),
+        "area_sqm": area,
+        "registration_date": d,
+        "transaction_price": np.where(v > 0, v, np.round(area * 3_500, -3)),
+    }
+
+
+def real_estate(ex: Extractor) -> list[Batch]:
+    """Town flats on the register at the start (better-off households), then purchases."""
+    h = ex.s.households
+    n_h = ex.s.n_households
+    rich = (h["deposits"][:n_h] > 60_000) & (ex.rng.uniform(0, 1, n_h) < 0.35)
+    return _asset_batches(ex, "house", np.flatnonzero(rich), _house_cols)
+
+
+def _business_cols(
+    ex: Extractor,
+    m: int,
+    p: np.ndarray,
+    h: np.ndarray,
+    d: np.ndarray,
+    v: np.ndarray,
+    _x: np.ndarray,
+) -> dict[str, np.ndarray]:
+    rng = ex.rng
+    ident = ex.identity(p, h)
+    capital = np.where(v > 0, v, ex.s.households["business_capital"][h])
+    kind = np.where(
+        capital > 200_000,
+        "company",
+        np.where(rng.uniform(0, 1, p.size) < 0.2, "cooperative", "individual"),
+    )
+    code = np.char.add(
+        "92522799MA", np.char.zfill(rng.integers(0, 99_999_999, p.size).astype(str), 8)
+    )
+    return {
+        "credit_code": code,
+        "business_name": np.char.add(
+            np.char.add(ex.s.geography.county_name, ident["name"]),
+            np.where(kind == "cooperative", "种养殖专业合作社", "便民商店"),
+        ),
+        "representative_id_number": ident["id_number"],
+        "representative_name": ident["name"],
+        "business_type": kind,
+        "registered_capital": capital,
+        "registration_date": d,
+        "business_status": np.full(p.size, "active"),
+        "region_code": ident["region_code"],
+    }
+
+
+def business_registration(ex: Extractor) -> list[Batch]:
+    """Businesses on the register at the start, then new registrations by month."""
+    h = ex.s.households
+    log = ex.events("business")
+    opened = np.zeros(ex.s.n_households, dtype=bool)
+    if log:
+        opened[log["household"]] = True
+    initial = np.flatnonzero(h["business"][: ex.s.n_households] & ~opened)
+    return _asset_batches(ex, "business", initial, _business_cols)

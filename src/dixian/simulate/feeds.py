@@ -1,0 +1,316 @@
+"""Department feeds: every catalog dataset written as batches with noise, and the truth
+mapping of every feed row (source_file, sheet, row_number) to the true person and household.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from dixian.simulate import extract, extract_assets, extract_services, extract_social
+from dixian.simulate._rng import component_rng
+from dixian.simulate.extract import Batch, Extractor
+from dixian.simulate.noise import NoiseProfile, full_width, noisy_ids, noisy_names
+from dixian.simulate.render import (
+    choose_style,
+    code_labels,
+    format_amounts,
+    format_dates,
+    write_table,
+)
+from dixian.simulate.state import WorldState
+from dixian.standards import Catalog, Dataset
+
+EXTRACTORS: dict[str, Callable[[Extractor], list[Batch]]] = {
+    **extract.EXTRACTORS,
+    "civil_affairs_assistance": extract_social.civil_affairs_assistance,
+    "pensions": extract_social.pensions,
+    "employment": extract_social.employment,
+    "public_payroll": extract_social.public_payroll,
+    "tax_and_provident_fund": extract_social.tax_and_provident_fund,
+    "deposits": extract_social.deposits,
+    "medical_claims": extract_services.medical_claims,
+    "chronic_illness": extract_services.chronic_illness,
+    "students": extract_services.students,
+    "disability": extract_services.disability,
+    "house_safety": extract_assets.house_safety,
+    "drinking_water": extract_assets.drinking_water,
+    "disaster_losses": extract_assets.disaster_losses,
+    "real_estate": extract_assets.real_estate,
+    "vehicles": extract_assets.vehicles,
+    "business_registration": extract_assets.business_registration,
+}
+_EXT = {"parquet": "parquet", "xlsx": "xlsx", "xlsx_title": "xlsx", "xlsx_merged": "xlsx"}
+
+
+@dataclass
+class FeedSummary:
+    """What was written."""
+
+    files: int
+    rows: int
+    rows_by_dataset: dict[str, int]
+    feed_rows: pa.Table
+
+
+def write_feeds(
+    state: WorldState,
+    *,
+    years: int,
+    feeds_dir: Path,
+    catalog: Catalog,
+    profile: NoiseProfile,
+    seed: int,
+    progress: Callable[[int, str], None] | None = None,
+) -> FeedSummary:
+    """Write every dataset of the catalog under feeds_dir/<department>/<dataset>/."""
+    missing = sorted(set(catalog.dataset_names()) - set(EXTRACTORS))
+    if missing:
+        raise RuntimeError(f"the simulator has no extractor for dataset(s) {missing}")
+    ex = Extractor(state, years, component_rng(seed, "feeds:lookups"))
+    truth_parts: list[pa.Table] = []
+    rows_by_dataset: dict[str, int] = {}
+    files = 0
+    for dataset in catalog.datasets:
+        ex.rng = component_rng(seed, f"feeds:extract:{dataset.name}")
+        batches = [_broadcast(b) for b in EXTRACTORS[dataset.name](ex) if b.size]
+        rng = component_rng(seed, f"feeds:render:{dataset.name}")
+        prepared = _late_duplicates(batches, profile, rng)
+        count = 0
+        for batch, tags, correction in prepared:
+            jobs: list[tuple[str | None, Batch, list[list[str]]]] = [(None, batch, tags)]
+            if correction is not None:
+                jobs.append(("correction", correction[0], correction[1]))
+            for suffix, b, t in jobs:
+                if b.size == 0:
+                    continue
+                truth, written = _write_batch(
+                    state, ex, dataset, b, t, catalog, profile, rng, feeds_dir, suffix=suffix
+                )
+                truth_parts.append(truth)
+                count += written
+                files += 1
+        rows_by_dataset[dataset.name] = count
+        if progress is not None:
+            progress(1, dataset.name)
+    feed_rows = pa.concat_tables(truth_parts) if truth_parts else pa.table({})
+    return FeedSummary(files, int(feed_rows.num_rows), rows_by_dataset, feed_rows)
+
+
+def _late_duplicates(
+    batches: list[Batch], profile: NoiseProfile, rng: np.random.Generator
+) -> list[tuple[Batch, list[list[str]], tuple[Batch, list[list[str]]] | None]]:
+    """Move late rows to a later batch, duplicate rows, and split off corrections."""
+    out: list[tuple[Batch, list[list[str]], tuple[Batch, list[list[str]]] | None]] = []
+    carry: list[tuple[Batch, np.ndarray]] = []
+    for index, batch in enumerate(batches):
+        n = batch.size
+        u = rng.uniform(0, 1, (3, n))
+        late = (u[0] < profile.late) & (index + 1 < len(batches))
+        keep = np.flatnonzero(~late)
+        dup = keep[u[1][keep] < profile.duplicate]
+        order = np.sort(np.concatenate([keep, dup]))
+        parts = [_take(batch, order)]
+        tags: list[list[str]] = [[] for _ in range(order.size)]
+        first_dup = np.searchsorted(order, dup) + np.arange(dup.size) * 0
+        is_dup = np.zeros(order.size, dtype=bool)
+        # The second of two equal indexes is the copy.
+        is_dup[1:] = order[1:] == order[:-1]
+        del first_dup
+        for r in np.flatnonzero(is_dup):
+            tags[r].append("duplicate")
+        for previous, rows in carry:
+            parts.append(_take(previous, rows))
+            tags.extend([["late"] for _ in range(rows.size)])
+        carry = [(batch, np.flatnonzero(late))] if late.any() else []
+        merged = _concat(batch.period, parts)
+        correction = None
+        fix = np.flatnonzero(rng.uniform(0, 1, merged.size) < profile.corrected)
+        if fix.size:
+            correction = (_take(merged, fix), [["correction"] for _ in range(fix.size)])
+            for r in fix:
+                tags[r].append("corrected_later")
+        out.append((merged, tags, correction))
+    return out
+
+
+def _broadcast(batch: Batch) -> Batch:
+    """Columns given as one value for all rows become full arrays."""
+    n = batch.size
+    columns = {
+        k: (np.full(n, v.item() if isinstance(v, np.ndarray) else v) if np.ndim(v) == 0 else v)
+        for k, v in batch.columns.items()
+    }
+    return Batch(batch.period, columns, batch.person, batch.household)
+
+
+def _take(batch: Batch, rows: np.ndarray) -> Batch:
+    return Batch(
+        batch.period,
+        {k: v[rows] for k, v in batch.columns.items()},
+        batch.person[rows],
+        batch.household[rows],
+    )
+
+
+def _concat(period: str, parts: list[Batch]) -> Batch:
+    keys = list(parts[0].columns)
+    return Batch(
+        period,
+        {k: np.concatenate([p.columns[k] for p in parts]) for k in keys},
+        np.concatenate([p.person for p in parts]),
+        np.concatenate([p.household for p in parts]),
+    )
+
+
+def _write_batch(
+    state: WorldState,
+    ex: Extractor,
+    dataset: Dataset,
+    batch: Batch,
+    tags: list[list[str]],
+    catalog: Catalog,
+    profile: NoiseProfile,
+    rng: np.random.Generator,
+    feeds_dir: Path,
+    *,
+    suffix: str | None,
+) -> tuple[pa.Table, int]:
+    style = choose_style(
+        dataset,
+        batch.size,
+        rng,
+        date_variant=profile.date_variant_batches,
+        amount_wan=profile.amount_wan_batches,
+        village_names=profile.village_name_batches,
+    )
+    corrupt = "corrected_later" in {t for row in tags for t in row} and suffix is None
+    headers, columns = [], []
+    g = state.geography
+    for spec in dataset.fields:
+        values = batch.columns.get(spec.name)
+        if values is None:
+            values = np.full(batch.size, "", dtype=object)
+        if spec.type == "name":
+            text = (
+                noisy_names(values, profile, rng, tags) if suffix is None else values.astype(object)
+            )
+        elif spec.type == "id_number":
+            text = (
+                noisy_ids(values, profile, rng, tags) if suffix is None else values.astype(object)
+            )
+        elif spec.type == "date":
+            text = format_dates(values, style.date_style)
+            if profile.date_variant_rows and suffix is None:
+                rows = np.flatnonzero(rng.uniform(0, 1, batch.size) < profile.date_variant_rows)
+                alt = format_dates(
+                    values[rows], "chinese" if style.date_style != "chinese" else "slash"
+                )
+                text[rows] = alt
+                for r in rows:
+                    tags[r].append("date_variant")
+        elif spec.type == "decimal":
+            wan = style.amount_wan and spec.unit == "yuan"
+            text = format_amounts(np.nan_to_num(values.astype(float)), wan=wan)
+            if corrupt and spec.required:
+                wrong = np.flatnonzero(np.array(["corrected_later" in t for t in tags]))
+                text[wrong] = format_amounts(
+                    np.nan_to_num(values[wrong].astype(float)) * 10, wan=wan
+                )
+            fw = (
+                np.flatnonzero(rng.uniform(0, 1, batch.size) < profile.full_width_digits)
+                if suffix is None
+                else np.zeros(0, int)
+            )
+            text[fw] = full_width(text[fw])
+            for r in fw:
+                tags[r].append("full_width_digits")
+        elif spec.type == "region_code":
+            text = values.astype(object).copy()
+            if suffix is None and batch.size:
+                stale = np.flatnonzero(rng.uniform(0, 1, batch.size) < profile.stale_address)
+                if stale.size:
+                    other = g.village_code[rng.integers(0, g.n_villages, stale.size)]
+                    changed = other != text[stale]
+                    text[stale[changed]] = other[changed]
+                    for r in stale[changed]:
+                        tags[r].append("stale_address")
+            if style.village_names:
+                lookup = dict(zip(g.village_code.tolist(), g.village_name.tolist(), strict=True))
+                text = np.array([lookup.get(c, c) for c in text.tolist()], dtype=object)
+                for row in tags:
+                    row.append("village_name")
+        elif spec.type == "code" and spec.codes is not None:
+            labels = code_labels(catalog, spec.codes, style.code_style)
+            codes = values.astype(str)
+            uniques, inverse = np.unique(codes, return_inverse=True)
+            text = (
+                np.array([labels.get(c, c) for c in uniques.tolist()], dtype=object)[inverse]
+                if codes.size
+                else codes.astype(object)
+            )
+        elif spec.type == "boolean":
+            yes, no = ("1", "0") if style.bool_style else ("是", "否")
+            text = np.where(values.astype(bool), yes, no).astype(object)
+        else:
+            text = values.astype(str).astype(object)
+            if spec.type == "integer":
+                text = np.where(text == "0", "", text) if spec.name == "exit_year" else text
+        headers.append(style.columns[spec.name])
+        columns.append(text)
+    ext = _EXT.get(style.file_format, "csv")
+    name = f"{batch.period}.{suffix}.{ext}" if suffix else f"{batch.period}.{ext}"
+    relative = Path(dataset.department) / dataset.name / name
+    town = (
+        g.village_township[state.households["village"][np.maximum(batch.household, 0)]]
+        if batch.size
+        else np.zeros(0, int)
+    )
+    title = f"{g.county_name}{dataset.label_zh}（{batch.period}）"
+    sheet_rows = write_table(
+        feeds_dir / relative,
+        headers,
+        columns,
+        style=style,
+        title=title,
+        sheets=town,
+        sheet_names=[str(x) for x in g.township_name],
+    )
+    # Rows were written grouped by sheet, in order within each sheet.
+    if style.file_format.startswith("xlsx") and style.split_sheets:
+        order = (
+            np.concatenate([np.flatnonzero(town == k) for k in np.unique(town)])
+            if batch.size
+            else np.zeros(0, int)
+        )
+    else:
+        order = np.arange(batch.size)
+    sheet_col, number_col = [], []
+    for sheet, count in sheet_rows:
+        sheet_col.extend([sheet if style.file_format.startswith("xlsx") else ""] * count)
+        number_col.append(np.arange(1, count + 1))
+    numbers = np.concatenate(number_col) if number_col else np.zeros(0, int)
+    person = batch.person[order]
+    household = batch.household[order]
+    truth = pa.table(
+        {
+            "source_file": pa.array([relative.as_posix()] * batch.size, type=pa.string()),
+            "sheet": pa.array(sheet_col, type=pa.string()),
+            "row_number": pa.array(numbers, type=pa.int64()),
+            "dataset": pa.array([dataset.name] * batch.size, type=pa.string()),
+            "true_person_id": pa.array(
+                np.where(person >= 0, person + 1, 0), mask=person < 0, type=pa.int64()
+            ),
+            "true_household_id": pa.array(
+                np.where(household >= 0, household + 1, 0), mask=household < 0, type=pa.int64()
+            ),
+            "noise": pa.array(
+                [sorted(set(tags[i])) for i in order.tolist()], type=pa.list_(pa.string())
+            ),
+        }
+    )
+    return truth, batch.size

@@ -1,0 +1,229 @@
+"""The ground truth, kept apart in W/truth/ (Parquet) for evaluation only.
+
+No pipeline module may read these files; only `dixian evaluate ...` and tests do (a test
+scans `src/dixian` imports). Person and household ids here are the simulator's true ids
+(`true_person_id`, `true_household_id`), which the pipeline never sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dixian.simulate.official import TYPES
+from dixian.simulate.params import MONITORING_LINE, year_value
+from dixian.simulate.population import EDUCATION_NAMES, RELATION_NAMES
+from dixian.simulate.state import MONTHLY_SERIES, WorldState, month_of
+
+TRUTH_FILES = (
+    "persons",
+    "households",
+    "villages",
+    "household_membership",
+    "household_income_monthly",
+    "shocks",
+    "monitoring_status",
+    "process_events",
+    "planted_ineligibility",
+    "outcomes",
+    "feed_rows",
+)
+_STATUS = np.array(["none", "monitored", "risk_eliminated", "long_term_protection"])
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Parquet with fixed options so the same table gives the same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd", write_statistics=False)
+
+
+def _periods(state: WorldState, months: np.ndarray) -> pa.Array:
+    labels = np.array([month_of(state.start, m).period for m in range(state.months)])
+    return pa.array(labels[months], type=pa.string())
+
+
+def _ids(rows: np.ndarray) -> pa.Array:
+    rows = np.asarray(rows, dtype=np.int64)
+    return pa.array(np.where(rows >= 0, rows + 1, 0), mask=rows < 0, type=pa.int64())
+
+
+def write_truth(
+    state: WorldState, *, years: int, truth_dir: Path, feed_rows: pa.Table | None
+) -> dict[str, int]:
+    """Write every truth table; returns rows per table."""
+    counts: dict[str, int] = {}
+    visible = 12 * years
+    p = state.persons
+    n = state.n_persons
+    tables: dict[str, pa.Table] = {}
+    tables["persons"] = pa.table(
+        {
+            "true_person_id": _ids(np.arange(n)),
+            "id_number": pa.array(p["id_number"][:n].astype(str)),
+            "name": pa.array(p["name"][:n].astype(str)),
+            "surname": pa.array(p["surname"][:n].astype(str)),
+            "sex": pa.array(np.where(p["male"][:n], "M", "F")),
+            "birth_date": pa.array(p["birth"][:n]),
+            "death_date": pa.array(p["death"][:n], mask=np.isnat(p["death"][:n])),
+            "education": pa.array(EDUCATION_NAMES[p["education"][:n]]),
+            "disability_type": pa.array(p["disability_type"][:n].astype(np.int64)),
+            "disability_grade": pa.array(p["disability_grade"][:n].astype(np.int64)),
+            "chronic_illness": pa.array(p["chronic"][:n]),
+            "public_employee": pa.array(p["public_employee"][:n]),
+        }
+    )
+    h = state.households
+    n_h = state.n_households
+    tables["households"] = pa.table(
+        {
+            "true_household_id": _ids(np.arange(n_h)),
+            "region_code": pa.array(state.geography.village_code[h["village"][:n_h]]),
+            "formerly_poor": pa.array(h["formerly_poor"][:n_h]),
+            "exit_year": pa.array(h["exit_year"][:n_h].astype(np.int64)),
+            "split_from": _ids(h["split_from"][:n_h] - 1),
+            "created": pa.array(h["created"][:n_h]),
+            "land_mu": pa.array(h["land_mu"][:n_h]),
+        }
+    )
+    tables["villages"] = state.geography.villages_table()
+    membership = state.log_table("membership")
+    assert membership is not None
+    months = membership["month"].to_numpy()
+    keep = months < visible
+    tables["household_membership"] = pa.table(
+        {
+            "period": _periods(state, months[keep]),
+            "true_household_id": _ids(membership["household"].to_numpy()[keep]),
+            "true_person_id": _ids(membership["person"].to_numpy()[keep]),
+            "relation_to_head": pa.array(RELATION_NAMES[membership["relation"].to_numpy()[keep]]),
+        }
+    )
+    members = np.zeros((state.months, n_h), dtype=np.int64)
+    np.add.at(members, (months, membership["household"].to_numpy()), 1)
+    month_grid, household_grid = np.meshgrid(np.arange(state.months), np.arange(n_h), indexing="ij")
+    live = members > 0
+    income_cols = {
+        "period": _periods(state, month_grid[live]),
+        "true_household_id": _ids(household_grid[live]),
+        "members": pa.array(members[live]),
+        "visible": pa.array(month_grid[live] < visible),
+    }
+    for name in MONTHLY_SERIES:
+        income_cols[name] = pa.array(
+            np.round(state.series[name][:, :n_h][live].astype(np.float64), 2)
+        )
+    tables["household_income_monthly"] = pa.table(income_cols)
+    shocks = state.log_table("shock")
+    if shocks is not None:
+        tables["shocks"] = pa.table(
+            {
+                "true_household_id": _ids(shocks["household"].to_numpy()),
+                "true_person_id": _ids(shocks["person"].to_numpy()),
+                "date": shocks["date"],
+                "kind": shocks["kind"],
+                "cause": shocks["cause"],
+                "amount": shocks["amount"],
+            }
+        )
+    status = state.log_table("status")
+    assert status is not None
+    tables["monitoring_status"] = pa.table(
+        {
+            "period": _periods(state, status["month"].to_numpy()),
+            "true_household_id": _ids(status["household"].to_numpy()),
+            "status": pa.array(_STATUS[status["mon_state"].to_numpy()]),
+            "monitoring_type": pa.array(TYPES[status["mon_type"].to_numpy()]),
+            "dibao_or_tekun": status["dibao"],
+        }
+    )
+    process = state.log_table("process")
+    if process is not None:
+        tables["process_events"] = pa.table(
+            {
+                "true_household_id": _ids(process["household"].to_numpy()),
+                "date": process["date"],
+                "event": process["event"],
+                "detail": process["detail"],
+            }
+        )
+    planted = state.log_table("planted")
+    if planted is not None:
+        tables["planted_ineligibility"] = pa.table(
+            {
+                "true_household_id": _ids(planted["household"].to_numpy()),
+                "true_person_id": _ids(planted["person"].to_numpy()),
+                "pattern": planted["pattern"],
+                "date": planted["date"],
+            }
+        )
+    tables["outcomes"] = outcomes_table(state, years=years)
+    if feed_rows is not None:
+        tables["feed_rows"] = feed_rows
+    for name, table in tables.items():
+        write_parquet(table, truth_dir / f"{name}.parquet")
+        counts[name] = int(table.num_rows)
+    return counts
+
+
+def yearly_income(state: WorldState) -> tuple[np.ndarray, np.ndarray]:
+    """Per-capita income (excl. 低保/特困) per year and household, and members at year end."""
+    n_h = state.n_households
+    years = state.months // 12
+    membership = state.log_table("membership")
+    assert membership is not None
+    months = membership["month"].to_numpy()
+    hh = membership["household"].to_numpy()
+    income = np.zeros((years, n_h))
+    members = np.zeros((years, n_h))
+    for y in range(years):
+        sl = slice(12 * y, 12 * y + 12)
+        income[y] = sum(
+            state.series[k][sl, :n_h].sum(axis=0, dtype=np.float64)
+            for k in ("wages", "business", "property", "transfers")
+        )
+        end = months == 12 * y + 11
+        members[y] = np.bincount(hh[end], minlength=n_h)
+    pc = np.divide(income, members, out=np.full_like(income, np.nan), where=members > 0)
+    return pc, members
+
+
+def outcomes_table(state: WorldState, *, years: int) -> pa.Table:
+    """Per household and visible year: income, below-line, and the following year's outcome."""
+    pc, members = yearly_income(state)
+    start_year = int(state.start.astype("datetime64[Y]").astype(int)) + 1970
+    status = state.log_table("status")
+    assert status is not None
+    n_h = state.n_households
+    monitored = np.zeros((state.months // 12, n_h), dtype=bool)
+    sm = status["month"].to_numpy()
+    mon = np.isin(status["mon_state"].to_numpy(), (1, 3))
+    np.logical_or.at(monitored, (sm // 12, status["household"].to_numpy()), mon)
+    rows = []
+    for y in range(years):
+        line = year_value(MONITORING_LINE, start_year + y)
+        next_line = year_value(MONITORING_LINE, start_year + y + 1)
+        live = members[y] > 0
+        idx = np.flatnonzero(live)
+        rows.append(
+            pa.table(
+                {
+                    "year": pa.array(np.full(idx.size, start_year + y)),
+                    "true_household_id": _ids(idx),
+                    "income_pc": pa.array(np.round(pc[y, idx], 2)),
+                    "below_line": pa.array(pc[y, idx] < line),
+                    "monitored": pa.array(monitored[y, idx]),
+                    "next_income_pc": pa.array(
+                        np.round(pc[y + 1, idx], 2), mask=np.isnan(pc[y + 1, idx])
+                    ),
+                    "next_below_line": pa.array(pc[y + 1, idx] < next_line),
+                    "next_monitored": pa.array(monitored[y + 1, idx]),
+                    "next_newly_below_line": pa.array(
+                        (pc[y + 1, idx] < next_line) & ~(pc[y, idx] < line)
+                    ),
+                }
+            )
+        )
+    return pa.concat_tables(rows)
