@@ -26,7 +26,6 @@ from dixian.errors import DixianError
 COMMAND_MODULES: tuple[str, ...] = (
     "dixian.standards.cli",
     "dixian.simulate.cli",
-    "dixian.simulate.cli",
     "dixian.ids_cli",
     "dixian.link.cli",
     "dixian.features.cli",
