@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dixian.features.cli",
     "dixian.policy.cli",
     "dixian.verify.cli",
+    "dixian.cases.cli",
 )
 
 _VERBOSE_ENV = "DIXIAN_VERBOSE"

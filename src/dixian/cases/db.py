@@ -44,7 +44,7 @@ def create_cases_engine(url: str) -> Engine:
             return engine
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (ArgumentError, ImportError) as exc:
-        raise ConfigError(f"cases.database_url: cannot use '{_redact(url)}': {exc}") from exc
+        raise ConfigError(f"cases.database_url: cannot use '{redact_url(url)}': {exc}") from exc
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -65,7 +65,8 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
@@ -89,10 +90,16 @@ def upgrade_database(engine: Engine, *, revision: str = "head") -> tuple[str | N
             after = MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
         raise ConfigError(
-            f"case database {_redact(str(engine.url))}: cannot connect or migrate: "
+            f"case database {redact_url(str(engine.url))}: cannot connect or migrate: "
             f"{str(exc.orig).splitlines()[0]}"
         ) from exc
     return before, after
+
+
+def downgrade_database(engine: Engine, *, revision: str) -> None:
+    """Migrate down to `revision` ("base" empties the database; the ledger goes with it)."""
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
