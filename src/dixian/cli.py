@@ -31,7 +31,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dixian.features.cli",
     "dixian.policy.cli",
     "dixian.verify.cli",
+    "dixian.monitor.cli",
     "dixian.cases.cli",
+    "dixian.web.cli",
 )
 
 _VERBOSE_ENV = "DIXIAN_VERBOSE"

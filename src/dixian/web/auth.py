@@ -1,0 +1,371 @@
+"""Sign-in, lock-out, second factor and server-side sessions (AUTH-01..05, AUTH-07).
+
+Every outcome writes an audit entry in the same transaction as the account change
+(`dixian.cases.audit.append_entry`), so if the ledger cannot be written, the sign-in and
+its bookkeeping roll back together (fail closed, AUD-04). The caller owns the transaction
+and must commit it even when sign-in fails, so that failure counters and lock-outs persist.
+
+The user gets one message for unknown user, wrong password, wrong code, disabled and locked
+accounts; the reason is kept only in the audit ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from dixian.cases import service
+from dixian.cases.actor import Actor
+from dixian.cases.enums import Outcome
+from dixian.cases.models import User, WebSession
+from dixian.web.passwords import PasswordPolicy, verify_password
+from dixian.web.settings import WebSettings
+from dixian.web.totp import accept_totp
+
+# Refreshing last_seen_at on every request would make each page a write; a short grace keeps
+# the idle timeout accurate to within this many seconds.
+_LAST_SEEN_GRANULARITY = timedelta(seconds=15)
+
+
+class LoginFailure(StrEnum):
+    """Why a sign-in failed (for the ledger only; the user sees one generic message)."""
+
+    UNKNOWN_USER = "unknown_user"
+    BAD_PASSWORD = "bad_password"  # noqa: S105 - a reason code, not a password
+    LOCKED = "locked"
+    DISABLED = "disabled"
+    MFA_MISSING = "mfa_missing"
+    MFA_BAD = "mfa_bad"
+    MFA_NOT_ENROLLED = "mfa_not_enrolled"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of `sign_in`."""
+
+    user: User | None
+    token: str | None = None
+    failure: LoginFailure | None = None
+    must_change_password: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and self.token is not None
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Where a request came from, for the ledger."""
+
+    ip: str
+    request_id: str | None
+
+
+def hash_token(token: str) -> str:
+    """Only this SHA-256 of a session token is stored, so a database leak yields no sessions."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _actor(user: User | None, username: str, ctx: RequestContext) -> Actor:
+    if user is None:
+        return Actor(
+            user_id=None,
+            username=f"anonymous:{username[:40]}",
+            role="anonymous",
+            jurisdiction="",
+            source_ip=ctx.ip,
+            request_id=ctx.request_id,
+        )
+    return Actor.from_user(user, source_ip=ctx.ip, request_id=ctx.request_id)
+
+
+def audit(
+    session: Session,
+    *,
+    actor: Actor,
+    event_code: str,
+    object_type: str,
+    object_id: str | int | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+    reason: str | None = None,
+    new_values: dict[str, object] | None = None,
+) -> None:
+    """Append an audit entry in the caller's transaction through the case service (fail closed)."""
+    service.record_event(
+        session,
+        actor=actor,
+        event_code=event_code,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        reason=reason,
+        new_values=new_values,
+    )
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The user with this name after NFKC + case folding (AUTH-01)."""
+    return service.get_user(session, username=username)
+
+
+def sign_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    settings: WebSettings,
+    now: datetime,
+    ctx: RequestContext,
+) -> LoginResult:
+    """Check credentials and second factor, keep the lock-out counters, open a session.
+
+    Args:
+        session: a case-database session (the caller commits, also on failure).
+        username: as typed.
+        password: as typed.
+        totp_code: the 6-digit code, required when the second factor is on.
+        settings: lock-out, MFA and session settings.
+        now: the current time (timezone-aware).
+        ctx: client address and request id for the ledger.
+
+    Returns:
+        A result with the new session token, or the (ledger-only) reason for failure.
+    """
+    user = find_user(session, username)
+    # Always verify a hash, even for unknown users, so response time does not tell them apart.
+    matches, new_hash = verify_password(user.password_hash if user else None, password)
+    failure: LoginFailure | None = None
+    if user is None:
+        failure = LoginFailure.UNKNOWN_USER
+    elif user.disabled:
+        failure = LoginFailure.DISABLED
+    elif user.locked_until is not None and user.locked_until > now:
+        failure = LoginFailure.LOCKED
+    elif not matches:
+        failure = LoginFailure.BAD_PASSWORD
+    elif settings.mfa_required:
+        failure = _check_second_factor(user, totp_code, now=now)
+    if failure is not None:
+        _record_failure(session, user, username, failure, settings=settings, now=now, ctx=ctx)
+        return LoginResult(user=None, failure=failure)
+    assert user is not None
+    if new_hash is not None:
+        user.password_hash = new_hash
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    token = create_session(session, user=user, settings=settings, now=now, ip=ctx.ip)
+    policy = PasswordPolicy.from_settings(settings)
+    if policy.is_expired(user.password_changed_at, now=now):
+        # Persisted, so that every page (not only this redirect) insists on the change.
+        user.must_change_password = True
+    must_change = user.must_change_password
+    audit(
+        session,
+        actor=_actor(user, username, ctx),
+        event_code="LOGIN_SUCCEEDED",
+        object_type="user",
+        object_id=user.id,
+        new_values={"mfa": settings.mfa_required, "must_change_password": must_change},
+    )
+    return LoginResult(user=user, token=token, must_change_password=must_change)
+
+
+def _check_second_factor(user: User, code: str | None, *, now: datetime) -> LoginFailure | None:
+    if not user.totp_secret:
+        return LoginFailure.MFA_NOT_ENROLLED
+    if not code:
+        return LoginFailure.MFA_MISSING
+    step = accept_totp(user.totp_secret, code, last_step=user.totp_last_step, now=now)
+    if step is None:
+        return LoginFailure.MFA_BAD
+    user.totp_last_step = step
+    user.mfa_enabled = True
+    return None
+
+
+def _record_failure(
+    session: Session,
+    user: User | None,
+    username: str,
+    failure: LoginFailure,
+    *,
+    settings: WebSettings,
+    now: datetime,
+    ctx: RequestContext,
+) -> None:
+    locked_now = False
+    if user is not None and failure not in (LoginFailure.DISABLED, LoginFailure.LOCKED):
+        user.failed_login_count = (user.failed_login_count or 0) + 1
+        if user.failed_login_count >= settings.lockout_threshold:
+            user.locked_until = now + timedelta(seconds=settings.lockout_seconds)
+            user.failed_login_count = 0
+            locked_now = True
+    actor = _actor(user, username, ctx)
+    audit(
+        session,
+        actor=actor,
+        event_code="MFA_FAILED" if failure.name.startswith("MFA") else "LOGIN_FAILED",
+        object_type="user",
+        object_id=user.id if user else None,
+        outcome=Outcome.FAILURE,
+        reason=failure.value,
+    )
+    if locked_now and user is not None:
+        audit(
+            session,
+            actor=actor,
+            event_code="ACCOUNT_LOCKED",
+            object_type="user",
+            object_id=user.id,
+            new_values={
+                "locked_until": user.locked_until.isoformat() if user.locked_until else None
+            },
+        )
+
+
+def create_session(
+    session: Session, *, user: User, settings: WebSettings, now: datetime, ip: str | None
+) -> str:
+    """Open a server-side session and return its token (≥ 256 bits from the OS CSPRNG)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(seconds=settings.session_absolute_seconds),
+            ip=ip,
+        )
+    )
+    session.flush()
+    return token
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """A live session and its user."""
+
+    user: User
+    web_session: WebSession
+
+
+def resolve_session(
+    session: Session, *, token: str, settings: WebSettings, now: datetime
+) -> SessionState | None:
+    """The live session of a token, or None; expired, idle and disabled sessions are deleted."""
+    if not token or len(token) > 128:
+        return None
+    web_session = session.scalar(
+        select(WebSession).where(WebSession.token_hash == hash_token(token))
+    )
+    if web_session is None:
+        return None
+    user = web_session.user
+    idle = now - web_session.last_seen_at > timedelta(seconds=settings.session_idle_seconds)
+    if now >= web_session.expires_at or idle or user.disabled:
+        audit(
+            session,
+            actor=Actor.from_user(user, source_ip=web_session.ip),
+            event_code="SESSION_EXPIRED",
+            object_type="web_session",
+            object_id=web_session.id,
+            reason="disabled" if user.disabled else ("idle" if idle else "absolute"),
+        )
+        session.delete(web_session)
+        session.flush()
+        return None
+    if now - web_session.last_seen_at >= _LAST_SEEN_GRANULARITY:
+        web_session.last_seen_at = now
+    return SessionState(user=user, web_session=web_session)
+
+
+def end_session(session: Session, *, token: str, actor: Actor, now: datetime) -> bool:
+    """Delete the session of a token (sign-out); True when one existed."""
+    web_session = session.scalar(
+        select(WebSession).where(WebSession.token_hash == hash_token(token))
+    )
+    if web_session is None:
+        return False
+    audit(
+        session,
+        actor=actor,
+        event_code="LOGOUT",
+        object_type="web_session",
+        object_id=web_session.id,
+    )
+    session.delete(web_session)
+    session.flush()
+    return True
+
+
+def end_all_sessions(session: Session, *, user_id: int) -> int:
+    """Delete every session of a user (account disabled, password reset, admin kill)."""
+    result = session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def change_password(
+    session: Session,
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    settings: WebSettings,
+    now: datetime,
+    ctx: RequestContext,
+    keep_token_hash: str | None = None,
+) -> list[str]:
+    """Change a user's own password after re-checking the current one (step-up, AUTH-05).
+
+    Returns:
+        Message keys of the problems (empty on success). On success every other session of
+        the user is ended.
+    """
+    from dixian.web.passwords import hash_password, password_problems
+
+    matches, _ = verify_password(user.password_hash, current_password)
+    if not matches:
+        audit(
+            session,
+            actor=Actor.from_user(user, source_ip=ctx.ip, request_id=ctx.request_id),
+            event_code="PASSWORD_CHANGE_FAILED",
+            object_type="user",
+            object_id=user.id,
+            outcome=Outcome.FAILURE,
+            reason="current password wrong",
+        )
+        return ["password.current_wrong"]
+    policy = PasswordPolicy.from_settings(settings)
+    history = tuple(
+        ([user.password_hash] if user.password_hash else []) + list(user.password_history or [])
+    )
+    problems = password_problems(
+        new_password, policy=policy, username=user.username, previous_hashes=history
+    )
+    if problems:
+        return problems
+    user.password_history = list(history[: max(policy.history - 1, 0)])
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    user.must_change_password = False
+    others = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep_token_hash is not None:
+        others = others.where(WebSession.token_hash != keep_token_hash)
+    session.execute(others)
+    audit(
+        session,
+        actor=Actor.from_user(user, source_ip=ctx.ip, request_id=ctx.request_id),
+        event_code="PASSWORD_CHANGED",
+        object_type="user",
+        object_id=user.id,
+    )
+    return []

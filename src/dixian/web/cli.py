@@ -1,0 +1,190 @@
+"""`dixian serve` and `dixian users add|disable|reset-password`.
+
+User commands act as the local system principal (whoever can run them on the server already
+controls the workspace); every change is audited. A new or reset account gets a random
+one-time password and a TOTP secret, printed once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dixian.cases.actor import Actor
+from dixian.cases.db import CasesDatabase
+from dixian.cases.enums import Role
+from dixian.cli_options import JsonOption, WorkspaceOption
+from dixian.config import Workspace
+from dixian.console import info, print_summary
+from dixian.errors import ConfigError
+
+users_app = typer.Typer(help="Manage web users (accounts, passwords, second factor).")
+
+
+def _database(workspace: Workspace) -> CasesDatabase:
+    return CasesDatabase.from_workspace(workspace)
+
+
+def serve(
+    workspace: WorkspaceOption = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web application with uvicorn."""
+    import os
+
+    import uvicorn
+
+    from dixian.web.app import create_app
+    from dixian.web.settings import get_settings
+
+    ws = Workspace.open(workspace)
+    settings = get_settings()
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    print_summary(
+        "dixian web",
+        {
+            "url": f"http://{bind_host}:{bind_port}/",
+            "workspace": str(ws.root),
+            "env": settings.env,
+            "mfa_required": settings.mfa_required,
+        },
+    )
+    if workers > 1:
+        # Each worker builds its own app from the workspace named in the environment.
+        os.environ["DIXIAN_WORKSPACE"] = str(ws.root)
+        uvicorn.run(
+            "dixian.web.asgi:app",
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            proxy_headers=settings.trust_proxy_headers,
+            log_level="warning",
+        )
+        return
+    uvicorn.run(
+        create_app(ws, settings=settings),
+        host=bind_host,
+        port=bind_port,
+        proxy_headers=settings.trust_proxy_headers,
+        log_level="warning",
+    )
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Unique user name.")],
+    role: Annotated[Role, typer.Option(help="Role of the user.")],
+    jurisdiction: Annotated[
+        str, typer.Option(help="Region-code prefix the user may see (2-12 digits).")
+    ],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in pages.")] = None,
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Demo only: take the password from this environment variable instead of "
+            "issuing a one-time password."
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a user with a one-time password and a TOTP secret (printed once)."""
+    import os
+
+    from dixian.web.accounts import issue_account
+    from dixian.web.settings import get_settings
+
+    ws = Workspace.open(workspace)
+    settings = get_settings()
+    password = None
+    if password_env:
+        if settings.env != "demo":
+            raise ConfigError("--password-env is allowed only with DIXIAN_WEB_ENV=demo")
+        password = os.environ.get(password_env)
+        if not password:
+            raise ConfigError(f"environment variable {password_env} is empty")
+    db = _database(ws)
+    with db.session() as session:
+        issued = issue_account(
+            session,
+            actor=Actor.system(name="cli"),
+            username=username,
+            display_name=display_name or username,
+            role=role,
+            jurisdiction=jurisdiction,
+            settings=settings,
+            password=password,
+        )
+    db.dispose()
+    figures = {
+        "username": issued.username,
+        "role": role.value,
+        "jurisdiction": jurisdiction,
+        "one_time_password": "(from environment)" if password else issued.one_time_password,
+        "totp_secret": issued.totp_secret,
+        "totp_uri": issued.totp_uri,
+    }
+    print_summary("user created", figures, as_json=as_json)
+
+
+@users_app.command("disable")
+def users_disable(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    enable: Annotated[bool, typer.Option("--enable", help="Re-enable instead.")] = False,
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Disable a user (their sessions end at once), or re-enable with --enable."""
+    from dixian.cases import service
+
+    ws = Workspace.open(workspace)
+    db = _database(ws)
+    with db.session() as session:
+        user = service.set_user_disabled(
+            session, actor=Actor.system(name="cli"), username=username, disabled=not enable
+        )
+        figures = {"username": user.username, "disabled": user.disabled}
+    db.dispose()
+    print_summary("user updated", figures, as_json=as_json)
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Issue a new one-time password and TOTP secret; end the user's sessions."""
+    from dixian.web.accounts import reset_password
+    from dixian.web.settings import get_settings
+
+    ws = Workspace.open(workspace)
+    db = _database(ws)
+    with db.session() as session:
+        issued = reset_password(
+            session, actor=Actor.system(name="cli"), username=username, settings=get_settings()
+        )
+    db.dispose()
+    info("The user must change this password at the next sign-in.")
+    print_summary(
+        "password reset",
+        {
+            "username": issued.username,
+            "one_time_password": issued.one_time_password,
+            "totp_secret": issued.totp_secret,
+            "totp_uri": issued.totp_uri,
+        },
+        as_json=as_json,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` and `users` to the dixian command."""
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")

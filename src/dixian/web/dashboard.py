@@ -1,0 +1,169 @@
+"""Figures for the dashboard, computed in SQL within the user's jurisdiction.
+
+Read-only aggregate queries over the case database. Every query goes through `_scoped`,
+which adds the jurisdiction condition (`households.region_code LIKE '<prefix>%'`) to the
+WHERE clause (AC-03), the same rule the case service applies to single records.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dixian.cases.actor import Actor
+from dixian.cases.case_models import Case, Discovery
+from dixian.cases.enums import CLOSED_STATES, PRE_DECISION_STATES, CaseState
+from dixian.cases.models import Household
+
+OPEN_MONITORING_STATES = frozenset(
+    {
+        CaseState.MONITORING,
+        CaseState.ELIMINATION_PROPOSED,
+        CaseState.ELIMINATION_VILLAGE_REVIEWED,
+        CaseState.ELIMINATION_TOWNSHIP_REVIEWED,
+    }
+)
+
+
+_Q = TypeVar("_Q")
+
+
+def _scoped(query: _Q, actor: Actor) -> _Q:
+    condition = Household.region_code.startswith(actor.jurisdiction, autoescape=True)
+    return cast(_Q, cast(Any, query).where(condition))
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    """Everything the dashboard shows."""
+
+    kpis: dict[str, int]
+    months: list[str]
+    discoveries_by_month: list[int]
+    monitored_by_month: list[int]
+    causes: list[tuple[str, int]]
+    by_village: dict[str, int]
+    townships: list[dict[str, Any]]
+
+
+def _month(value: date) -> str:
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+def _last_months(today: date, count: int) -> list[str]:
+    months = []
+    year, month = today.year, today.month
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(months))
+
+
+def dashboard_figures(session: Session, *, actor: Actor, today: date) -> DashboardFigures:
+    """KPIs, monthly trend, causes, per-village and per-township counts for the actor."""
+    by_state: dict[CaseState, int] = dict(
+        session.execute(
+            _scoped(select(Case.state, func.count()).join(Case.household), actor).group_by(
+                Case.state
+            )
+        ).all()
+    )
+    overdue = session.scalar(
+        _scoped(select(func.count()).select_from(Case).join(Case.household), actor).where(
+            Case.state.in_(PRE_DECISION_STATES), Case.decision_due < today
+        )
+    )
+    kpis = {
+        "cases_total": int(sum(by_state.values())),
+        "pending_decision": int(sum(by_state.get(s, 0) for s in PRE_DECISION_STATES)),
+        "overdue": int(overdue or 0),
+        "monitoring": int(sum(by_state.get(s, 0) for s in OPEN_MONITORING_STATES)),
+        "risk_eliminated": int(by_state.get(CaseState.RISK_ELIMINATED, 0)),
+        "long_term_protection": int(by_state.get(CaseState.LONG_TERM_PROTECTION, 0)),
+    }
+    months = _last_months(today, 12)
+    first_month = date.fromisoformat(months[0] + "-01")
+    discovered: dict[str, int] = dict.fromkeys(months, 0)
+    for day, count in session.execute(
+        _scoped(select(Discovery.discovered_on, func.count()).join(Discovery.household), actor)
+        .where(Discovery.discovered_on >= first_month)
+        .group_by(Discovery.discovered_on)
+    ).all():
+        key = _month(day)
+        if key in discovered:
+            discovered[key] += int(count)
+    monitored = _monitored_by_month(session, actor=actor, months=months)
+    causes = [
+        (str(cause), int(count))
+        for cause, count in session.execute(
+            _scoped(select(Case.primary_cause, func.count()).join(Case.household), actor)
+            .where(Case.primary_cause.is_not(None))
+            .group_by(Case.primary_cause)
+            .order_by(func.count().desc())
+        ).all()
+    ]
+    by_village: dict[str, int] = {}
+    townships: dict[str, dict[str, Any]] = {}
+    for region, state, count in session.execute(
+        _scoped(
+            select(Household.region_code, Case.state, func.count()).join(Case.household), actor
+        ).group_by(Household.region_code, Case.state)
+    ).all():
+        row = townships.setdefault(
+            region[:9], {"code": region[:9], "cases": 0, "open": 0, "monitoring": 0}
+        )
+        row["cases"] += int(count)
+        if state not in CLOSED_STATES:
+            row["open"] += int(count)
+            by_village[region] = by_village.get(region, 0) + int(count)
+        if state in OPEN_MONITORING_STATES:
+            row["monitoring"] += int(count)
+    return DashboardFigures(
+        kpis=kpis,
+        months=months,
+        discoveries_by_month=[discovered[m] for m in months],
+        monitored_by_month=monitored,
+        causes=causes,
+        by_village=by_village,
+        townships=sorted(townships.values(), key=lambda r: r["code"]),
+    )
+
+
+def _monitored_by_month(session: Session, *, actor: Actor, months: list[str]) -> list[int]:
+    """Monitoring objects at the end of each month: started on or before it, not closed then."""
+    rows = session.execute(
+        _scoped(
+            select(Case.monitoring_started_on, Case.closed_on).join(Case.household), actor
+        ).where(Case.monitoring_started_on.is_not(None))
+    ).all()
+    spans = [
+        (_month(started), _month(closed) if closed is not None else None)
+        for started, closed in rows
+        if started is not None
+    ]
+    counts: list[int] = []
+    for month in months:
+        alive = [start <= month and (end is None or end > month) for start, end in spans]
+        counts.append(sum(alive))
+    return counts
+
+
+def region_names(reference_dir: Path) -> dict[str, str]:
+    """Region code → name from `reference/regions.csv`, when the simulator or county supplied it."""
+    path = reference_dir / "regions.csv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {
+            row["region_code"]: row["name"]
+            for row in csv.DictReader(handle)
+            if row.get("region_code")
+        }

@@ -1,0 +1,91 @@
+"""The dashboard: KPIs, monthly trend, causes, a village map coloured by open cases, townships."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from dixian.cases.models import User
+from dixian.web.dashboard import dashboard_figures, region_names
+from dixian.web.deps import actor_for, database, now, require, settings_of
+from dixian.web.i18n import translate
+from dixian.web.labels import code_labels
+from dixian.web.permissions import Permission
+from dixian.web.render import render_page, request_locale
+
+router = APIRouter()
+
+
+def _reference_dir(request: Request) -> Any:
+    return request.app.state.workspace.root / "reference"
+
+
+@router.get("/dashboard", include_in_schema=False)
+def dashboard(
+    request: Request, user: Annotated[User, Depends(require(Permission.DASHBOARD_VIEW))]
+) -> Response:
+    """KPIs and charts of the user's jurisdiction."""
+    locale = request_locale(request, settings_of(request))
+    with database(request).session() as session:
+        figures = dashboard_figures(
+            session, actor=actor_for(request, user), today=now(request).date()
+        )
+    causes = code_labels("cause", locale)
+    names = region_names(_reference_dir(request))
+    has_map = (_reference_dir(request) / "villages.geojson").is_file()
+    charts = {
+        "trend": {
+            "labels": figures.months,
+            "series": [
+                {
+                    "name": translate(locale, "dashboard.discoveries"),
+                    "values": figures.discoveries_by_month,
+                },
+                {
+                    "name": translate(locale, "dashboard.monitored"),
+                    "values": figures.monitored_by_month,
+                },
+            ],
+        },
+        "causes": {
+            "labels": [causes.get(code, code) for code, _ in figures.causes],
+            "values": [count for _, count in figures.causes],
+        },
+        "map": {
+            "map": "villages",
+            "geojsonUrl": "/dashboard/villages.geojson",
+            "nameProperty": "region_code",
+            "values": [
+                {"name": code, "value": count} for code, count in figures.by_village.items()
+            ],
+        },
+    }
+    townships = [
+        {**row, "name": names.get(row["code"] + "000", row["code"])} for row in figures.townships
+    ]
+    return render_page(
+        request,
+        "dashboard.html",
+        {"kpis": figures.kpis, "charts": charts, "townships": townships, "has_map": has_map},
+    )
+
+
+@router.get("/dashboard/villages.geojson", include_in_schema=False)
+def villages_geojson(
+    request: Request, user: Annotated[User, Depends(require(Permission.DASHBOARD_VIEW))]
+) -> Response:
+    """The villages of the user's jurisdiction from the public reference GeoJSON."""
+    path = _reference_dir(request) / "villages.geojson"
+    if not path.is_file():
+        raise HTTPException(status_code=404)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    prefix = user.jurisdiction
+    data["features"] = [
+        f
+        for f in data.get("features", [])
+        if str(f.get("properties", {}).get("region_code", "")).startswith(prefix)
+    ]
+    return Response(json.dumps(data, ensure_ascii=False), media_type="application/geo+json")

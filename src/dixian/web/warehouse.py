@@ -1,0 +1,67 @@
+"""Read-only views of the DuckDB warehouse for the data-quality page.
+
+The web process opens the warehouse read-only for each request and shows whatever tables the
+pipeline has written so far (staging_*, quarantine, ingest_batches); when the file is absent
+or another process holds its write lock, the page says so instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class WarehouseSummary:
+    """Tables present, with row counts, and quarantine reasons."""
+
+    available: bool
+    message: str = ""
+    tables: list[tuple[str, int]] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[dict[str, Any]] = field(default_factory=list)
+
+
+def summarise_warehouse(path: Path) -> WarehouseSummary:
+    """Row counts of every table, quarantine counts by dataset and reason, recent batches."""
+    if not path.is_file():
+        return WarehouseSummary(available=False, message="data_quality.no_warehouse")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return WarehouseSummary(available=False, message="data_quality.busy")
+    try:
+        names = [
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' ORDER BY table_name"
+            ).fetchall()
+        ]
+        tables = []
+        for name in names:
+            count = con.execute(f'SELECT count(*) FROM "{name.replace(chr(34), "")}"').fetchone()
+            tables.append((name, int(count[0]) if count else 0))
+        quarantine: list[dict[str, Any]] = []
+        if "quarantine" in names:
+            columns = {row[0] for row in con.execute("DESCRIBE quarantine").fetchall()}
+            if {"dataset", "reasons"} <= columns:
+                rows = con.execute(
+                    "SELECT dataset, json_extract_string(r.value, '$.code') AS code, count(*) "
+                    "FROM quarantine, json_each(quarantine.reasons) AS r "
+                    "GROUP BY ALL ORDER BY 3 DESC LIMIT 50"
+                ).fetchall()
+                quarantine = [{"dataset": d, "code": c, "rows": int(n)} for d, c, n in rows]
+        batches: list[dict[str, Any]] = []
+        if "ingest_batches" in names:
+            cursor = con.execute("SELECT * FROM ingest_batches LIMIT 50")
+            columns_b = [d[0] for d in cursor.description or []]
+            batches = [dict(zip(columns_b, row, strict=True)) for row in cursor.fetchall()]
+        return WarehouseSummary(True, "", tables, quarantine, batches)
+    except duckdb.Error:
+        return WarehouseSummary(available=False, message="data_quality.unreadable")
+    finally:
+        con.close()
