@@ -1,4 +1,4 @@
-"""Sign-in, lock-out, second factor, sessions, passwords, CSRF, headers (AUTH-01..07, WEB-02..04)."""
+"""Sign-in, lock-out, TOTP, sessions, passwords, CSRF, headers (AUTH-01..07, WEB-02..04)."""
 
 from __future__ import annotations
 
