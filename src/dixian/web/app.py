@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 from datetime import UTC, datetime
 from importlib import resources
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -108,6 +110,37 @@ def _include_routers(app: FastAPI) -> None:
 
     for router in ROUTERS:
         app.include_router(router)
+    unguarded = [route.path for route in api_routes(app) if not _is_guarded(route)]
+    if unguarded:
+        # AC-02: deny by default; a route must state its permission or be on the allowlist.
+        raise RuntimeError(f"routes without a permission: {', '.join(sorted(unguarded))}")
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of the app, including those of included routers."""
+    found: list[APIRoute] = []
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            original = getattr(route, "original_router", None)
+            if original is not None:
+                walk(list(original.routes))
+
+    walk(list(app.routes))
+    return found
+
+
+def _is_guarded(route: APIRoute) -> bool:
+    from dixian.web.permissions import PUBLIC_PATHS
+
+    if route.path in PUBLIC_PATHS or route.path == "/":
+        return True
+    return any(
+        getattr(dependency.call, "required_permission", None) is not None
+        for dependency in route.dependant.dependencies
+    )
 
 
 def _wants_json(request: Request) -> bool:
@@ -179,14 +212,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.error("database error (request %s)", getattr(request.state, "request_id", ""))
         return _error(request, 503)
 
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> Response:
-        log.error(
-            "unhandled error (request %s)", getattr(request.state, "request_id", ""), exc_info=exc
-        )
-        return _error(request, 500)
-
-    del _not_signed_in, _must_change, _http, _invalid, _dixian, _database, _crash
+    del _not_signed_in, _must_change, _http, _invalid, _dixian, _database
 
 
 def _user_message(request: Request, status_code: int, exc: DixianError) -> Response:

@@ -10,6 +10,7 @@ foreign `Origin` or `Sec-Fetch-Site: cross-site` on a state-changing request is 
 from __future__ import annotations
 
 import hashlib
+import logging
 import hmac
 import secrets
 import uuid
@@ -19,6 +20,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dixian.web.settings import WebSettings
+
+_log = logging.getLogger("dixian.web")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -104,4 +107,33 @@ class SecurityHeadersMiddleware:
                     headers["Pragma"] = "no-cache"
             await send(message)
 
-        await self._app(scope, receive, send_with_headers)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send_with_headers(message)
+
+        try:
+            await self._app(scope, receive, tracking_send)
+        except Exception:
+            # WEB-11: a generic answer with the request id; the traceback goes to the log only.
+            _log.exception("unhandled error (request %s)", request_id)
+            if started:
+                raise
+            body = (
+                '{"error":"error.internal","message":"internal error; nothing was saved",'
+                f'"request_id":"{request_id}"}}'
+            ).encode()
+            await tracking_send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
