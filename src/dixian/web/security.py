@@ -10,8 +10,8 @@ foreign `Origin` or `Sec-Fetch-Site: cross-site` on a state-changing request is 
 from __future__ import annotations
 
 import hashlib
-import logging
 import hmac
+import logging
 import secrets
 import uuid
 
