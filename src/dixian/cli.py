@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dixian.features.cli",
     "dixian.policy.cli",
     "dixian.verify.cli",
+    "dixian.monitor.cli",
     "dixian.cases.cli",
     "dixian.web.cli",
 )

@@ -104,12 +104,14 @@ _TEMPLATES: dict[str, tuple[Clause, ...]] = {
             lambda v: 0 < _v(v, "schooling_share") < 10,
         ),
         Clause(
-            ("students_high_school", "students_tertiary"),
-            lambda v: (
-                f"高中中职学生 {_v(v, 'students_high_school'):.0f} 人、"
-                f"大学生 {_v(v, 'students_tertiary'):.0f} 人"
-            ),
-            lambda v: _v(v, "students_high_school") + _v(v, "students_tertiary") > 0,
+            ("students_high_school",),
+            lambda v: f"高中中职学生 {_v(v, 'students_high_school'):.0f} 人",
+            lambda v: _v(v, "students_high_school") > 0,
+        ),
+        Clause(
+            ("students_tertiary",),
+            lambda v: f"大学生 {_v(v, 'students_tertiary'):.0f} 人",
+            lambda v: _v(v, "students_tertiary") > 0,
         ),
     ),
     "disaster": (

@@ -119,6 +119,8 @@ def fit_and_describe(
                 "name": spec.name,
                 "source": spec.source,
                 "aggregation": spec.aggregation,
+                "window": spec.window,
+                "denominator": spec.denominator,
                 "label_zh": spec.label_zh,
                 "cause": spec.cause,
                 "monotone": spec.monotone,
