@@ -13,6 +13,7 @@ from dixian.features.panel_schema import (
     decode_evidence,
     encode_evidence,
     panel_columns,
+    panel_memtable,
     panel_schema,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "decode_evidence",
     "encode_evidence",
     "panel_columns",
+    "panel_memtable",
     "panel_schema",
 ]

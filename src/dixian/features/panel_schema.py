@@ -19,10 +19,10 @@ Conventions the builder must keep:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dixian.errors import UserError
 
@@ -585,3 +585,22 @@ def decode_evidence(text: str | None) -> dict[str, list[str]]:
     if not isinstance(raw, dict):
         return {}
     return {str(k): [str(item) for item in v] for k, v in raw.items() if isinstance(v, list)}
+
+
+def panel_memtable(rows: Sequence[Mapping[str, Any]]) -> ir.Table:
+    """An in-memory panel table from row mappings; columns not given are NULL.
+
+    Raises:
+        UserError: a row names a column the panel does not declare.
+    """
+    import ibis
+    import pyarrow as pa
+
+    for index, row in enumerate(rows, start=1):
+        unknown = sorted(set(row) - set(_BY_NAME))
+        if unknown:
+            raise UserError(f"panel row {index}: unknown column(s) {', '.join(unknown)}")
+    schema = panel_schema()
+    arrow_schema = schema.to_pyarrow()
+    data = {name: [row.get(name) for row in rows] for name in schema.names}
+    return ibis.memtable(pa.table(data, schema=arrow_schema))

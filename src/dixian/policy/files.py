@@ -8,6 +8,7 @@ Every problem is collected before anything is raised.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -194,14 +195,28 @@ class PolicyDocument:
 def read_policy_document(path: Path, *, text: str | None = None) -> PolicyDocument:
     """Read and validate the structure of a policy file (expressions are checked later).
 
+    Files are cached by path, size and modification time, so that repeated verification
+    (one application after another) does not re-read unchanged policies.
+
     Raises:
         ExpressionError: the file is missing, not YAML, or has structural errors (all listed).
     """
+    if text is not None:
+        return _read_document(path, text)
+    if not path.is_file():
+        raise ExpressionError([Problem(1, 1, "file not found")], source=str(path))
+    stat = path.stat()
+    return _cached_document(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=128)
+def _cached_document(path: str, mtime_ns: int, size: int) -> PolicyDocument:
+    del mtime_ns, size  # part of the cache key only
+    return _read_document(Path(path), Path(path).read_text(encoding="utf-8"))
+
+
+def _read_document(path: Path, text: str) -> PolicyDocument:
     source = str(path)
-    if text is None:
-        if not path.is_file():
-            raise ExpressionError([Problem(1, 1, "file not found")], source=source)
-        text = path.read_text(encoding="utf-8")
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
