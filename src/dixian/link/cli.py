@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dixian.cli_options import JsonOption
+from dixian.cli_options import JsonOption, WorkspaceOption
 from dixian.console import info, print_summary
 
 
@@ -41,6 +41,77 @@ def match(
     print_summary("匹配结果 match", result.figures(), as_json=as_json)
 
 
+def link(
+    workspace: WorkspaceOption = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-link everything, not only new records.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Link every department's records to persons (人员识别) and build households per period."""
+    from dixian.config import Workspace
+    from dixian.console import progress_bar
+    from dixian.link.households import build_households
+    from dixian.link.pipeline import link_workspace
+
+    opened = Workspace.open(workspace)
+    with progress_bar("人员识别 linking", total=None) as advance:
+        run = link_workspace(opened, full=full, progress=lambda text: advance(1, text))
+        advance(1, "家庭组建 households")
+        households = build_households(opened)
+    print_summary(
+        "人员识别 person linkage",
+        {"run_id": run.run_id, **run.figures, "households": households},
+        as_json=as_json,
+    )
+
+
+def evaluate_link_command(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> None:
+    """Score person linkage against the simulator's truth (评估): pairwise, B-cubed, repairs."""
+    from dixian.config import Workspace
+    from dixian.link.evaluate import evaluate_link
+
+    figures = evaluate_link(Workspace.open(workspace))
+    print_summary("人员识别评估 linkage evaluation", figures, as_json=as_json)
+
+
+def review(
+    item: Annotated[str, typer.Argument(help="review_id of the queued pair.")],
+    decision: Annotated[str, typer.Argument(help="match or non_match.")],
+    reviewer: Annotated[str, typer.Option(help="Who decides (user name).")] = "",
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Decide a pair of the clerical review queue (人工复核); the next link run applies it."""
+    from dixian.config import Workspace
+    from dixian.errors import UserError
+    from dixian.link.review import decide_review
+
+    if not reviewer:
+        raise UserError("--reviewer: say who decides")
+    item_row = decide_review(Workspace.open(workspace), item, decision=decision, reviewer=reviewer)
+    print_summary(
+        "复核结果 review decision",
+        {"review_id": item, "status": item_row["status"], "decided_by": reviewer},
+        as_json=as_json,
+    )
+
+
+def _evaluate_group(app: typer.Typer) -> typer.Typer:
+    """The shared `dixian evaluate` group (other stages add their own evaluations)."""
+    for group in app.registered_groups:
+        if group.name == "evaluate" and group.typer_instance is not None:
+            return group.typer_instance
+    evaluate = typer.Typer(
+        help="Score a stage against the simulator's truth.", no_args_is_help=True
+    )
+    app.add_typer(evaluate, name="evaluate")
+    return evaluate
+
+
 def register(app: typer.Typer) -> None:
     """Add the linkage commands to the `dixian` app."""
+    app.command("link")(link)
+    app.command("link-review")(review)
     app.command("match")(match)
+    _evaluate_group(app).command("link")(evaluate_link_command)

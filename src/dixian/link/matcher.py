@@ -9,6 +9,7 @@ thresholds live in `dixian.link.clustering` and `dixian.link.thresholds`.
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from dixian.link.comparisons import (
 )
 
 EngineKind = Literal["duckdb", "spark"]
+logger = logging.getLogger(__name__)
 
 # Matching columns kept next to each scored pair, for the review queue's evidence.
 EVIDENCE_COLUMNS = (
@@ -178,21 +180,53 @@ class Matcher:
             training.estimate_probability_two_random_records_match(
                 rules, recall=self.options.prior_recall
             )
+        if "label" in self.nodes.column_names and self.nodes.column("label").null_count < len(
+            self.nodes
+        ):
+            # Starting values for EM from the pairs the deterministic step already knows
+            # (profiles sharing a valid ID number): EM then refines them.
+            try:
+                training.estimate_m_from_label_column("label")
+            except ValueError:
+                logger.warning("m from labels failed; EM starts from Splink's defaults")
+        settings = self.linker._settings_obj
         for rule in training_blocking_rules(self.roles):
-            training.estimate_parameters_using_expectation_maximisation(
-                rule,
-                estimate_without_term_frequencies=True,
-                max_pairs=self.options.max_pairs_em,
-            )
+            snapshot = copy.deepcopy(settings.core_model_settings)
+            try:
+                training.estimate_parameters_using_expectation_maximisation(
+                    rule,
+                    estimate_without_term_frequencies=True,
+                    max_pairs=self.options.max_pairs_em,
+                )
+            except ValueError as exc:
+                # Splink refuses an m that underflows to 0 (a level EM drives out on small
+                # data). A failed session leaves the linker without the comparisons it had
+                # set aside for the blocking rule, so the model is restored as it was.
+                settings.core_model_settings = snapshot
+                logger.warning("EM session %s dropped: %s", rule, exc)
         return self.model()
 
     def set_prior_from_data(self) -> None:
-        """Re-estimate only the match prior on this table (for a model trained elsewhere)."""
+        """Re-estimate only the match prior on this table (for a model trained elsewhere).
+
+        An estimate of 0 or 1 (no deterministic match at all, or nothing but) is useless
+        as a prior; the model's own prior is kept then.
+        """
         rules: Any = deterministic_rules(self.roles)
+        settings = self.linker._settings_obj
+        before = settings._probability_two_random_records_match
         if rules:
             self.linker.training.estimate_probability_two_random_records_match(
                 rules, recall=self.options.prior_recall
             )
+        if not 0 < settings._probability_two_random_records_match < 1:
+            settings._probability_two_random_records_match = before
+
+    def set_prior(self, probability: float) -> None:
+        """Set the prior probability that two records of this table match."""
+        if not 0 < probability < 1:
+            raise ValueError(f"a match prior must lie in (0, 1), got {probability}")
+        self.linker._settings_obj._probability_two_random_records_match = probability
 
     def model(self) -> dict[str, Any]:
         """The trained model as a JSON-serialisable Splink settings dict."""

@@ -59,6 +59,9 @@ def conform_roles(table: pa.Table) -> pa.Table:
             columns[name] = table.column(name).cast(kind)
         else:
             columns[name] = pa.nulls(table.num_rows, type=kind)
+    if "label" in table.column_names:
+        # Known identity (e.g. a valid ID number), used only to seed training.
+        columns["label"] = table.column("label").cast(pa.string())
     return pa.table(columns)
 
 

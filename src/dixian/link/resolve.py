@@ -50,6 +50,7 @@ def resolve(
     anchors: dict[str, str] | None = None,
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
+    prior: float | None = None,
 ) -> Resolution:
     """Train (unless a model is given), score, choose thresholds and cluster.
 
@@ -63,6 +64,8 @@ def resolve(
         anchors: node -> fixed identity; two anchors never merge.
         must_link: node pairs a reviewer matched.
         cannot_link: node pairs a reviewer declared different.
+        prior: the probability that two nodes of this table match, when the caller knows
+            it better than a deterministic-rule estimate (default: estimated).
 
     Returns:
         The resolution.
@@ -81,11 +84,11 @@ def resolve(
             {},
         )
     matcher = Matcher(nodes, options=options, pair_filter=pair_filter, model=model)
-    if model is None:
-        used_model = matcher.train()
-    else:
+    used_model = matcher.train() if model is None else model
+    if prior is not None:
+        matcher.set_prior(prior)
+    elif model is not None:
         matcher.set_prior_from_data()
-        used_model = matcher.model()
     pairs = matcher.predict()
     labels = matcher.level_labels()
     probabilities = pairs.column("match_probability").to_numpy(zero_copy_only=False)

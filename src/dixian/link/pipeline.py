@@ -1,0 +1,522 @@
+"""`dixian link`: one person_id per person across every department's staging table.
+
+The run, on identity profiles (see `dixian.link.records`):
+
+1. **Deterministic.** A profile whose ID number is valid and agrees with its own birth
+   date and sex belongs to the person of that ID number (`match_method = 'id'`).
+2. **ID repair.** A profile whose 18-character ID fails its check is repaired when exactly
+   one of its repair candidates (`dixian.ids.repair_candidates`) is a known person whose
+   name agrees (and birth date, when the profile has one) (`'id_repaired'`).
+3. **Probabilistic.** The rest are compared with Splink against one representative per
+   known person and against each other (never person against person), then clustered
+   under the constraint that two known persons never merge (`'probabilistic'`, or
+   `'reviewed'` where a reviewer's decision decided). Pairs between the reject and accept
+   thresholds go to `link_review_queue` with their evidence.
+
+Incremental by default: profiles linked by an earlier run keep their person; only new
+profiles (and those touched by a new reviewer decision) are linked, with the saved model.
+`full=True` re-links everything (same workspace secret, so the same person ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dixian.config import Workspace
+from dixian.engine import open_backend
+from dixian.errors import UserError
+from dixian.ids import repair_candidates, validate_id_numbers
+from dixian.link.chinese import name_key
+from dixian.link.matcher import MatcherOptions
+from dixian.link.prepare import prepare_nodes
+from dixian.link.records import distinct_profiles, person_records
+from dixian.link.resolve import resolve
+from dixian.link.review import build_review_items, load_review_queue, merge_review_queue
+from dixian.link.settings import LinkSettings, load_link_settings
+from dixian.link.store import (
+    ID_REPAIRS,
+    LINK_PROFILES,
+    LINK_RUNS,
+    PERSONS,
+    REVIEW_QUEUE,
+    read_table_or_none,
+    write_person_link,
+    write_table,
+)
+
+PERSON_FILTER = "not (l.source = 'person' and r.source = 'person')"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class LinkRun:
+    """Figures of one `dixian link` run."""
+
+    run_id: str
+    mode: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def _secret(workspace: Workspace) -> bytes:
+    path = workspace.artifacts_dir / "link" / "person_id.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+def _person_id(secret: bytes, kind: str, value: str) -> str:
+    # A keyed hash: stable across runs, and not reversible to the ID number by a dictionary
+    # of all possible numbers without the workspace's key.
+    digest = hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return "P" + digest[:15].upper()
+
+
+def _profile_ids(secret: bytes, keys: list[str]) -> list[str]:
+    # Keyed like person ids: the key holds names and ID numbers.
+    return [hmac.new(secret, key.encode("utf-8"), hashlib.sha256).hexdigest()[:20] for key in keys]
+
+
+def _birth_from_bad_id(number: str | None, today: date) -> date | None:
+    if not number or len(number) != 18 or not number[6:14].isdigit():
+        return None
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    return born if date(1900, 1, 1) <= born <= today else None
+
+
+def _sex_from_bad_id(number: str | None) -> str | None:
+    if not number or len(number) != 18 or not number[16].isdigit():
+        return None
+    return "M" if int(number[16]) % 2 else "F"
+
+
+def _analyse_ids(profiles: pa.Table) -> pa.Table:
+    """Add ID validity, consistency and the effective birth date and sex of each profile."""
+    today = date.today()
+    checks = validate_id_numbers(profiles.column("id_number"), today=today)
+    valid = pc.fill_null(checks.column("valid"), False)
+    normalised = checks.column("normalised")
+    id_birth, id_sex = checks.column("birth_date"), checks.column("sex")
+    birth, sex = profiles.column("birth_date"), profiles.column("sex")
+    birth_agrees = pc.or_kleene(pc.is_null(birth), pc.equal(birth, id_birth))
+    sex_agrees = pc.or_kleene(pc.is_null(sex), pc.equal(sex, id_sex))
+    consistent = pc.fill_null(pc.and_kleene(valid, pc.and_kleene(birth_agrees, sex_agrees)), False)
+    numbers = normalised.to_pylist()
+    valid_list = valid.to_pylist()
+    bad_birth = pa.array(
+        [
+            None if ok else _birth_from_bad_id(n, today)
+            for n, ok in zip(numbers, valid_list, strict=True)
+        ],
+        pa.date32(),
+    )
+    bad_sex = pa.array(
+        [None if ok else _sex_from_bad_id(n) for n, ok in zip(numbers, valid_list, strict=True)],
+        pa.string(),
+    )
+    effective_birth = pc.coalesce(birth, pc.if_else(valid, id_birth, bad_birth))
+    effective_sex = pc.coalesce(sex, pc.if_else(valid, id_sex, bad_sex))
+    return (
+        profiles.append_column("id_norm", pc.if_else(pc.equal(normalised, ""), None, normalised))
+        .append_column("id_valid", valid)
+        .append_column("id_consistent", consistent)
+        .append_column("eff_birth", effective_birth)
+        .append_column("eff_sex", effective_sex)
+        .append_column(
+            "name_key",
+            pa.array([name_key(n) for n in profiles.column("name").to_pylist()], pa.string()),
+        )
+    )
+
+
+_AGGREGATE_SQL = """
+select person_id,
+       max(id_person) as id_number,
+       arg_max(name, n_records) as name,
+       arg_max(eff_sex, n_records) filter (where eff_sex is not null) as sex,
+       arg_max(eff_birth, n_records) filter (where eff_birth is not null) as birth_date,
+       arg_max(region_code, n_records) filter (where region_code is not null) as region_code,
+       arg_max(address, n_records) filter (where address is not null) as address,
+       sum(n_records)::bigint as n_records
+from linked group by person_id
+"""
+
+
+def link_workspace(
+    workspace: Workspace,
+    *,
+    full: bool = False,
+    settings: LinkSettings | None = None,
+    progress: Progress | None = None,
+) -> LinkRun:
+    """Link every current staging record to a person; write the link tables.
+
+    Args:
+        workspace: the workspace (its engine runs Splink).
+        full: re-link everything instead of only new profiles.
+        settings: linkage settings (default: `W/link.yaml` or the defaults).
+        progress: called with a short description at each step.
+
+    Returns:
+        The run's id, mode and figures.
+
+    Raises:
+        UserError: there are no staging tables to link.
+    """
+    started = time.perf_counter()
+    say = progress or (lambda _message: None)
+    settings = settings or load_link_settings(workspace.root)
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    secret = _secret(workspace)
+    backend = open_backend(workspace)
+    records = person_records(backend)
+    if records is None:
+        raise UserError(
+            f"{workspace.warehouse_path}: no staging tables to link (run 'dixian ingest' first)"
+        )
+    say("读取身份档案 reading identity profiles")
+    profiles = distinct_profiles(records).to_pyarrow()
+    profiles = profiles.append_column(
+        "profile_id",
+        pa.array(_profile_ids(secret, profiles.column("profile_key").to_pylist()), pa.string()),
+    )
+    profiles = _analyse_ids(profiles)
+    previous = None if full else read_table_or_none(backend, LINK_PROFILES)
+    queue = load_review_queue(backend)
+    mode = "full" if previous is None else "incremental"
+
+    # Reviewer decisions not yet applied reopen the profiles they concern.
+    reopened: set[str] = set()
+    must_link: list[tuple[str, str]] = []
+    cannot_link: list[tuple[str, str]] = []
+    if queue is not None:
+        for item in queue.to_pylist():
+            if item["status"] == "match":
+                must_link.append((item["left_node"], item["right_node"]))
+            elif item["status"] == "non_match":
+                cannot_link.append((item["left_node"], item["right_node"]))
+            else:
+                continue
+            if not item["applied"] or full:
+                for node in (item["left_node"], item["right_node"]):
+                    if node.startswith("R:"):
+                        reopened.add(node[2:])
+
+    known: dict[str, tuple[str, str, float | None]] = {}  # profile_id -> person, method, p
+    if previous is not None:
+        for row in previous.select(
+            ["profile_id", "person_id", "match_method", "match_probability"]
+        ).to_pylist():
+            if row["profile_id"] not in reopened:
+                known[row["profile_id"]] = (
+                    row["person_id"],
+                    row["match_method"],
+                    row["match_probability"],
+                )
+    current_ids = set(profiles.column("profile_id").to_pylist())
+    known = {pid: value for pid, value in known.items() if pid in current_ids}
+
+    rows = profiles.select(
+        [
+            "profile_id",
+            "id_norm",
+            "id_valid",
+            "id_consistent",
+            "name_key",
+            "birth_date",
+            "eff_birth",
+        ]
+    ).to_pylist()
+    # Persons known by ID number, from earlier runs and from this run's deterministic step.
+    id_person: dict[str, str] = {}
+    person_names: dict[str, set[str]] = {}
+    by_profile = {row["profile_id"]: row for row in rows}
+    for profile_id, (person, method, _p) in known.items():
+        row = by_profile[profile_id]
+        if method == "id" and row["id_norm"]:
+            id_person[row["id_norm"]] = person
+        if row["name_key"]:
+            person_names.setdefault(person, set()).add(row["name_key"])
+
+    say("身份证号确定性匹配 deterministic ID links")
+    new_rows = [row for row in rows if row["profile_id"] not in known]
+    counts = {"id": 0, "id_repaired": 0, "probabilistic": 0, "reviewed": 0, "new_person": 0}
+    for row in new_rows:
+        if row["id_consistent"]:
+            person = id_person.get(row["id_norm"]) or _person_id(secret, "id", row["id_norm"])
+            id_person[row["id_norm"]] = person
+            known[row["profile_id"]] = (person, "id", 1.0)
+            counts["id"] += 1
+            if row["name_key"]:
+                person_names.setdefault(person, set()).add(row["name_key"])
+
+    say("身份证号纠错 repairing ID numbers")
+    id_birth_of = {number: number[6:14] for number in id_person}
+    repairs: list[dict[str, Any]] = []
+    for row in new_rows:
+        if row["profile_id"] in known or row["id_valid"] or not row["id_norm"]:
+            continue
+        if len(row["id_norm"]) != 18 or not row["name_key"]:
+            continue
+        hits: list[tuple[str, str]] = []
+        for candidate in repair_candidates(row["id_norm"]):
+            found = id_person.get(candidate)
+            if found is None or row["name_key"] not in person_names.get(found, set()):
+                continue
+            stated = row["birth_date"]
+            if stated is not None and stated.strftime("%Y%m%d") != id_birth_of[candidate]:
+                continue
+            hits.append((candidate, found))
+        if len(hits) == 1:
+            candidate, person = hits[0]
+            known[row["profile_id"]] = (person, "id_repaired", 1.0)
+            counts["id_repaired"] += 1
+            repairs.append(
+                {
+                    "run_id": run_id,
+                    "profile_id": row["profile_id"],
+                    "original_id_number": row["id_norm"],
+                    "repaired_id_number": candidate,
+                    "person_id": person,
+                }
+            )
+
+    leftovers = [row["profile_id"] for row in new_rows if row["profile_id"] not in known]
+    con = duckdb.connect()
+    thresholds_figures: dict[str, Any] = {}
+    review_items: pa.Table | None = None
+    if leftovers:
+        say(f"概率匹配 probabilistic linkage of {len(leftovers):,} profiles")
+        linked = _linked_table(profiles, known)
+        con.register("linked", linked)
+        reps = con.sql(
+            _AGGREGATE_SQL.replace("max(id_person)", "max(id_person)")
+        ).fetch_arrow_table()
+        rep_roles = pa.table(
+            {
+                "node_id": pc.binary_join_element_wise("P:", reps.column("person_id"), ""),
+                "source": pa.array(["person"] * reps.num_rows, pa.string()),
+                "name": reps.column("name"),
+                "birth_date": reps.column("birth_date"),
+                "sex": reps.column("sex"),
+                "id_number": reps.column("id_number"),
+                "region_code": reps.column("region_code"),
+                "address": reps.column("address"),
+            }
+        )
+        left_mask = pc.is_in(profiles.column("profile_id"), pa.array(leftovers, pa.string()))
+        left_profiles = profiles.filter(left_mask)
+        left_roles = _record_roles(left_profiles, prefix="R:")
+        nodes = prepare_nodes(
+            pa.concat_tables([rep_roles, left_roles], promote_options="permissive")
+        )
+        options = _options(workspace, settings)
+        model = None if full else _load_model(workspace, settings)
+        if model is None:
+            say("训练匹配模型 training the linkage model")
+            model = _train(profiles, options=options, settings=settings)
+            _save_model(workspace, settings, model)
+        anchors = {f"P:{pid}": pid for pid in reps.column("person_id").to_pylist()}
+        resolution = resolve(
+            nodes,
+            options=options,
+            target_precision=settings.target_precision,
+            target_recall=settings.target_recall,
+            pair_filter=PERSON_FILTER,
+            model=model,
+            anchors=anchors,
+            must_link=must_link,
+            cannot_link=cannot_link,
+            prior=_prior(len(leftovers), reps.num_rows),
+        )
+        best: dict[str, float] = {}
+        reviewed_nodes: set[str] = set()
+        accepted = resolution.pairs.filter(pc.equal(resolution.pairs.column("decision"), "accept"))
+        for row in accepted.select(
+            ["node_id_l", "node_id_r", "match_probability", "reviewed"]
+        ).to_pylist():
+            for node in (row["node_id_l"], row["node_id_r"]):
+                best[node] = max(best.get(node, 0.0), float(row["match_probability"]))
+                if row["reviewed"]:
+                    reviewed_nodes.add(node)
+        for profile_id in leftovers:
+            node = f"R:{profile_id}"
+            root = resolution.clusters[node]
+            if root.startswith("R:"):
+                person = _person_id(secret, "cluster", root[2:])
+                if root == node:
+                    counts["new_person"] += 1
+            else:
+                person = root
+            method = "reviewed" if node in reviewed_nodes else "probabilistic"
+            counts[method] += 1
+            known[profile_id] = (person, method, best.get(node))
+        review_items = build_review_items(resolution, run_id=run_id)
+        t = resolution.thresholds
+        thresholds_figures = {
+            "accept_threshold": round(t.accept, 6),
+            "reject_threshold": round(t.reject, 6),
+            "expected_precision": round(t.expected_precision, 6),
+            "expected_recall": round(t.expected_recall, 6),
+            "candidate_pairs": resolution.pairs.num_rows,
+        }
+
+    say("写入结果 writing link tables")
+    linked = _linked_table(profiles, known)
+    con.register("linked_all", linked)
+    persons = con.sql(
+        _AGGREGATE_SQL.replace("from linked ", "from linked_all ")
+    ).fetch_arrow_table()
+    link_profiles = linked.select(
+        ["profile_key", "profile_id", "person_id", "match_method", "match_probability"]
+    )
+    write_table(backend, LINK_PROFILES, link_profiles)
+    write_table(backend, PERSONS, persons)
+    write_person_link(backend, records, link_profiles)
+    new_queue = merge_review_queue(queue, review_items, applied_before=True)
+    write_table(backend, REVIEW_QUEUE, new_queue)
+    if repairs or read_table_or_none(backend, ID_REPAIRS) is None:
+        old = None if full else read_table_or_none(backend, ID_REPAIRS)
+        fresh = pa.Table.from_pylist(repairs, schema=_REPAIR_SCHEMA)
+        write_table(backend, ID_REPAIRS, fresh if old is None else pa.concat_tables([old, fresh]))
+    figures = {
+        "mode": mode,
+        "profiles": profiles.num_rows,
+        "new_profiles": len(new_rows),
+        "persons": persons.num_rows,
+        "links_by_method": counts,
+        "review_queue_open": int(pc.sum(pc.equal(new_queue.column("status"), "open")).as_py() or 0),
+        **thresholds_figures,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    runs = read_table_or_none(backend, LINK_RUNS)
+    run_row = pa.Table.from_pylist(
+        [{"run_id": run_id, "mode": mode, "figures": json.dumps(figures, ensure_ascii=False)}],
+        schema=_RUN_SCHEMA,
+    )
+    write_table(backend, LINK_RUNS, run_row if runs is None else pa.concat_tables([runs, run_row]))
+    return LinkRun(run_id=run_id, mode=mode, figures=figures)
+
+
+_REPAIR_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("profile_id", pa.string()),
+        ("original_id_number", pa.string()),
+        ("repaired_id_number", pa.string()),
+        ("person_id", pa.string()),
+    ]
+)
+_RUN_SCHEMA = pa.schema([("run_id", pa.string()), ("mode", pa.string()), ("figures", pa.string())])
+
+
+def _linked_table(profiles: pa.Table, known: dict[str, tuple[str, str, float | None]]) -> pa.Table:
+    """Profiles that have a person, with person, method, probability and the ID it carries."""
+    ids = profiles.column("profile_id").to_pylist()
+    mask = pa.array([pid in known for pid in ids])
+    linked = profiles.filter(mask)
+    chosen = [known[pid] for pid in linked.column("profile_id").to_pylist()]
+    methods = pa.array([c[1] for c in chosen], pa.string())
+    id_person = pc.if_else(pc.equal(methods, "id"), linked.column("id_norm"), None)
+    return (
+        linked.append_column("person_id", pa.array([c[0] for c in chosen], pa.string()))
+        .append_column("match_method", methods)
+        .append_column("match_probability", pa.array([c[2] for c in chosen], pa.float64()))
+        .append_column("id_person", id_person)
+    )
+
+
+def _record_roles(profiles: pa.Table, *, prefix: str, label: bool = False) -> pa.Table:
+    columns: dict[str, Any] = {
+        "node_id": pc.binary_join_element_wise(prefix, profiles.column("profile_id"), ""),
+        "source": pa.array(["record"] * profiles.num_rows, pa.string()),
+        "name": profiles.column("name"),
+        "birth_date": profiles.column("eff_birth"),
+        "sex": profiles.column("eff_sex"),
+        "id_number": profiles.column("id_norm"),
+        "region_code": profiles.column("region_code"),
+        "address": profiles.column("address"),
+    }
+    if label:
+        columns["label"] = pc.if_else(
+            profiles.column("id_consistent"),
+            profiles.column("id_norm"),
+            profiles.column("profile_id"),
+        )
+    return pa.table(columns)
+
+
+def _prior(n_records: int, n_persons: int) -> float:
+    """Prior that a scored pair matches: about one true partner per new profile.
+
+    Only record-record and record-person pairs are ever compared, so the prior is taken
+    over those; a new profile belongs to one known person or shares a new person with
+    another profile, hence about `n_records` true pairs among them.
+    """
+    eligible = n_records * (n_records - 1) / 2 + n_records * n_persons
+    return min(0.5, max(1e-12, n_records / max(eligible, 1.0)))
+
+
+def _options(workspace: Workspace, settings: LinkSettings) -> MatcherOptions:
+    engine = workspace.config.engine
+    return MatcherOptions(
+        flavour=settings.flavour,
+        engine="spark" if engine.kind == "spark" else "duckdb",
+        threads=engine.threads,
+        memory_limit=engine.memory_limit,
+        seed=settings.seed,
+        max_pairs_u=settings.u_sample_pairs,
+        spark_master=engine.spark_master,
+        spark_driver_memory=engine.spark_driver_memory,
+    )
+
+
+def _train(
+    profiles: pa.Table, *, options: MatcherOptions, settings: LinkSettings
+) -> dict[str, Any]:
+    """Train on a sample of all identity profiles (each one a record of some person)."""
+    from dixian.link.matcher import Matcher
+
+    n = profiles.num_rows
+    if n > settings.training_profiles:
+        rng = np.random.default_rng(settings.seed)
+        chosen = np.sort(rng.choice(n, size=settings.training_profiles, replace=False))
+        profiles = profiles.take(pa.array(chosen))
+    nodes = prepare_nodes(_record_roles(profiles, prefix="R:", label=True))
+    return Matcher(nodes, options=options).train()
+
+
+def _model_path(workspace: Workspace, settings: LinkSettings) -> Path:
+    return workspace.artifacts_dir / "link" / f"model_{settings.flavour}.json"
+
+
+def _load_model(workspace: Workspace, settings: LinkSettings) -> dict[str, Any] | None:
+    path = _model_path(workspace, settings)
+    if not path.is_file():
+        return None
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _save_model(workspace: Workspace, settings: LinkSettings, model: dict[str, Any]) -> None:
+    path = _model_path(workspace, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(model, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -1,0 +1,130 @@
+"""Person records and identity profiles from the staging tables.
+
+Every staging dataset whose catalog fields play the `id_number` or `name` identity role
+contributes one person record per current row. Records with the same identity values
+(ID number, name, sex, birth date, village, address) form one *identity profile*; a
+county has tens of millions of rows but far fewer distinct profiles (the same person is
+described identically month after month and department after department), so linkage
+works on profiles and every record inherits its profile's person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from dixian.standards import Dataset, load_catalog
+
+STAGING_PREFIX = "staging_"
+# Identity roles a record can carry, in profile-key order.
+PROFILE_ROLES = ("id_number", "name", "sex", "birth_date", "region_code", "address")
+_KEY_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class RecordSource:
+    """Which field of a dataset plays which identity role."""
+
+    dataset: str
+    fields: dict[str, str]
+    household_number: str | None
+    relation_to_head: str | None
+
+
+def record_sources() -> list[RecordSource]:
+    """The datasets that describe persons, with their identity fields."""
+    sources: list[RecordSource] = []
+    catalog = load_catalog()
+    for dataset in catalog.datasets:
+        fields = _identity_fields(dataset)
+        if "id_number" in fields or "name" in fields:
+            household = dataset.field_with_role("household_number")
+            relation = dataset.field_with_role("relation_to_head")
+            sources.append(
+                RecordSource(
+                    dataset=dataset.name,
+                    fields=fields,
+                    household_number=household.name if household else None,
+                    relation_to_head=relation.name if relation else None,
+                )
+            )
+    return sources
+
+
+def _identity_fields(dataset: Dataset) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for role in PROFILE_ROLES:
+        spec = dataset.field_with_role(role)
+        if spec is not None:
+            fields[role] = spec.name
+    return fields
+
+
+def _existing_tables(backend: Any) -> set[str]:
+    return set(backend.list_tables())
+
+
+def profile_key(table: ir.Table) -> ir.StringValue:
+    """The identity profile key of each record: its identity values joined, nulls as ''."""
+    parts = []
+    for role in PROFILE_ROLES:
+        value = table[role].cast("string").fill_null("")
+        parts.append(value)
+    key = parts[0]
+    for part in parts[1:]:
+        key = key.concat(_KEY_SEPARATOR, part)
+    return key
+
+
+def person_records(backend: Any) -> ir.Table | None:
+    """All current person records of the staging tables, as one expression.
+
+    Columns: `_record_id`, `dataset`, `_period`, `_source_file`, `_sheet`, `_row_number`,
+    the identity roles (`id_number`, `name`, `sex`, `birth_date` as date, `region_code`,
+    `address`) and `profile_key`. None when no staging table exists yet.
+    """
+    existing = _existing_tables(backend)
+    parts: list[ir.Table] = []
+    for source in record_sources():
+        name = f"{STAGING_PREFIX}{source.dataset}"
+        if name not in existing:
+            continue
+        table = backend.table(name)
+        if "_is_current" in table.columns:
+            table = table.filter(table["_is_current"])
+        columns: dict[str, Any] = {
+            "_record_id": table["_record_id"].cast("string"),
+            "dataset": ibis.literal(source.dataset),
+            "_period": _column_or_null(table, "_period", "string"),
+            "_source_file": _column_or_null(table, "_source_file", "string"),
+            "_sheet": _column_or_null(table, "_sheet", "string"),
+            "_row_number": _column_or_null(table, "_row_number", "int64"),
+        }
+        for role in PROFILE_ROLES:
+            field = source.fields.get(role)
+            kind = "date" if role == "birth_date" else "string"
+            if field is not None and field in table.columns:
+                columns[role] = table[field].cast(kind)
+            else:
+                columns[role] = ibis.null().cast(kind)
+        parts.append(table.select(**columns))
+    if not parts:
+        return None
+    records = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    return records.mutate(profile_key=profile_key(records))
+
+
+def _column_or_null(table: ir.Table, name: str, kind: str) -> ir.Value:
+    if name in table.columns:
+        return table[name].cast(kind)
+    return ibis.null().cast(kind)
+
+
+def distinct_profiles(records: ir.Table) -> ir.Table:
+    """One row per identity profile with how many records share it."""
+    return records.group_by(["profile_key", *PROFILE_ROLES]).aggregate(
+        n_records=records["_record_id"].count()
+    )
