@@ -1,0 +1,592 @@
+"""One ingestion run: new feed files → staging tables, quarantine and the batch ledger.
+
+The run reads every new file (content hash not yet in the ledger), writes its rows as text to
+a Parquet spool per dataset, lets the engine normalise and validate them, and builds the next
+version of each touched table under a `__next` name. Only when every batch reconciles
+(rows read = accepted + quarantined) are the `__next` tables swapped in; a failure anywhere
+drops them, leaving the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dixian.config import Workspace
+from dixian.errors import FeedValidationError
+from dixian.ingest import validate as vd
+from dixian.ingest.ledger import (
+    LEDGER_SCHEMA,
+    LEDGER_TABLE,
+    QUARANTINE_TABLE,
+    STAGING_PREFIX,
+    BatchRecord,
+    ledger_table,
+    reconcile,
+)
+from dixian.ingest.mapping import (
+    Overrides,
+    load_overrides,
+    locate_feed,
+    map_columns,
+    normalise_label,
+    recognise_dataset,
+)
+from dixian.ingest.normalise import UNIT_FACTORS
+from dixian.ingest.readers import RawSheet, open_feed
+from dixian.standards import Catalog, Dataset, load_catalog
+
+FEED_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".parquet"}
+REGIONS_FILE = Path("reference") / "regions.csv"
+_NEXT = "__next"
+_NULL_MARK = "\x1e"
+_SEPARATOR = "\x1f"
+
+Progress = Callable[[int, str | None], None]
+
+
+@dataclass
+class IngestResult:
+    """What a run did: the batches committed and the files skipped as already ingested."""
+
+    batches: list[BatchRecord] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        """Summary figures for the CLI."""
+        return {
+            "files_ingested": len(self.batches),
+            "files_unchanged": len(self.unchanged),
+            "datasets": len(self.datasets),
+            "rows_read": sum(b.rows_read for b in self.batches),
+            "rows_accepted": sum(b.rows_accepted for b in self.batches),
+            "rows_quarantined": sum(b.rows_quarantined for b in self.batches),
+            "rows_flagged": sum(b.rows_flagged for b in self.batches),
+            "reconciled": all(
+                b.rows_read == b.rows_accepted + b.rows_quarantined for b in self.batches
+            ),
+        }
+
+
+def discover_feeds(workspace: Workspace, paths: Iterable[Path] | None = None) -> list[Path]:
+    """Feed files under the given paths (default: the workspace's feeds folder), sorted."""
+    roots = list(paths) if paths else [workspace.feeds_dir]
+    found: set[Path] = set()
+    for root in roots:
+        if root.is_dir():
+            found.update(p for p in root.rglob("*") if p.suffix.lower() in FEED_SUFFIXES)
+        elif root.is_file():
+            found.add(root)
+        else:
+            raise FeedValidationError(f"{root}: no such file or folder")
+    return sorted(found, key=lambda p: p.as_posix())
+
+
+def _source_name(workspace: Workspace, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(workspace.feeds_dir.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def _content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _label_test(catalog: Catalog) -> Callable[[str], bool]:
+    labels = {
+        normalise_label(spelling)
+        for dataset in catalog.datasets
+        for spec in dataset.fields
+        for spelling in spec.all_names()
+    }
+
+    def is_label(cell: str) -> bool:
+        return normalise_label(cell) in labels or normalise_label(cell.rpartition("/")[2]) in labels
+
+    return is_label
+
+
+def _raw_schema(dataset: Dataset) -> pa.Schema:
+    fields = [pa.field(name, pa.string()) for name in dataset.field_names()]
+    fields += [pa.field(f"_u_{name}", pa.float64()) for name in _yuan_fields(dataset)]
+    fields += [
+        pa.field("_parse_error", pa.string()),
+        pa.field("_batch_id", pa.string()),
+        pa.field("_batch_seq", pa.int64()),
+        pa.field("_period", pa.string()),
+        pa.field("_source_file", pa.string()),
+        pa.field("_sheet", pa.string()),
+        pa.field("_row_number", pa.int64()),
+    ]
+    return pa.schema(fields)
+
+
+def _yuan_fields(dataset: Dataset) -> list[str]:
+    return [spec.name for spec in dataset.fields if spec.type == "decimal" and spec.unit == "yuan"]
+
+
+class _Spool:
+    """Per-dataset Parquet files of raw text rows, written as the readers stream."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.schemas: dict[str, pa.Schema] = {}
+
+    def write(self, dataset: Dataset, batch: pa.RecordBatch) -> None:
+        if dataset.name not in self.writers:
+            self.schemas[dataset.name] = _raw_schema(dataset)
+            self.writers[dataset.name] = pq.ParquetWriter(
+                self.path(dataset.name), self.schemas[dataset.name], compression="zstd"
+            )
+        self.writers[dataset.name].write_batch(batch)
+
+    def path(self, name: str) -> Path:
+        return self.directory / f"raw_{name}.parquet"
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
+def _spool_sheet(
+    sheet: RawSheet,
+    dataset: Dataset,
+    record: BatchRecord,
+    overrides: Overrides,
+    spool: _Spool,
+) -> None:
+    mapping = map_columns(
+        sheet.columns,
+        dataset,
+        overrides,
+        source=f"{sheet.source_file}{'#' + sheet.sheet if sheet.sheet else ''}",
+    )
+    record.sheets.append(sheet.sheet)
+    record.column_mapping[sheet.sheet] = {f: sheet.columns[i] for f, i in mapping.fields.items()}
+    if mapping.dropped or mapping.duplicates:
+        record.columns_dropped[sheet.sheet] = mapping.dropped + mapping.duplicates
+    schema = _raw_schema(dataset)
+    for batch in sheet.batches():
+        n = batch.num_rows
+        if n == 0:
+            continue
+        arrays: list[pa.Array] = []
+        for name in dataset.field_names():
+            index = mapping.fields.get(name)
+            if index is None:
+                arrays.append(pa.nulls(n, pa.string()))
+                continue
+            arrays.append(batch.column(f"c{index}"))
+        # A bare number under a header "金额（万元）" is in 万元.
+        for name in _yuan_fields(dataset):
+            factor = UNIT_FACTORS.get(mapping.units.get(name, "元"), 1.0)
+            arrays.append(pa.array(np.full(n, factor), pa.float64()))
+        arrays += [
+            batch.column("_parse_error"),
+            pa.array([record.batch_id] * n, pa.string()),
+            pa.array([record.batch_seq] * n, pa.int64()),
+            pa.array([record.period] * n, pa.string()),
+            pa.array([record.source_file] * n, pa.string()),
+            pa.array([sheet.sheet] * n, pa.string()),
+            batch.column("_row_number"),
+        ]
+        spool.write(dataset, pa.RecordBatch.from_arrays(arrays, schema=schema))
+        record.rows_read += n
+
+
+def _read_regions(workspace: Workspace) -> list[dict[str, str]] | None:
+    path = workspace.root / REGIONS_FILE
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+    needed = {"region_code", "name", "level", "parent_code"}
+    if rows and not needed <= set(rows[0]):
+        raise FeedValidationError(
+            f"{REGIONS_FILE}: expected columns {sorted(needed)}, found {sorted(rows[0])}"
+        )
+    return rows
+
+
+def _existing(backend: Any, name: str) -> bool:
+    return name in backend.list_tables()
+
+
+def _staging_columns(dataset: Dataset) -> list[str]:
+    columns: list[str] = []
+    for spec in dataset.fields:
+        columns.append(spec.name)
+        if spec.type == "name":
+            columns.append(f"{spec.name}_key")
+    return [
+        *columns,
+        "_record_id",
+        "_batch_id",
+        "_source_file",
+        "_sheet",
+        "_row_number",
+        "_row_hash",
+        "_ingested_at",
+        "_is_current",
+        "_period",
+        "_batch_seq",
+        "_flags",
+    ]
+
+
+_QUARANTINE_COLUMNS = [
+    "_record_id",
+    "dataset",
+    "_batch_id",
+    "_source_file",
+    "_sheet",
+    "_row_number",
+    "_row_hash",
+    "_ingested_at",
+    "_period",
+    "_batch_seq",
+    "original",
+    "reasons",
+    "_is_current",
+]
+
+
+def _json_string(value: ir.StringValue) -> ir.StringValue:
+    escaped = (
+        value.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return ibis.ifelse(value.isnull(), ibis.literal("null"), ibis.literal('"').concat(escaped, '"'))
+
+
+def _original_json(checked: ir.Table, dataset: Dataset) -> ir.StringValue:
+    parts: list[Any] = []
+    for index, name in enumerate(dataset.field_names()):
+        prefix = ("{" if index == 0 else ",") + json.dumps(name) + ":"
+        parts.append(ibis.literal(prefix))
+        parts.append(_json_string(checked[f"_raw_{name}"]))
+    parts.append(ibis.literal("}"))
+    result = parts[0]
+    for part in parts[1:]:
+        result = result.concat(part)
+    return result
+
+
+def _with_lineage(checked: ir.Table, dataset: Dataset, ingested_at: datetime) -> ir.Table:
+    hashed = ibis.literal("")
+    for index, name in enumerate(dataset.field_names()):
+        value = checked[f"_raw_{name}"].fill_null(_NULL_MARK)
+        hashed = value if index == 0 else hashed.concat(_SEPARATOR, value)
+    return checked.mutate(
+        _record_id=checked._batch_id.concat(":", checked._sheet, ":").concat(
+            checked._row_number.cast("string")
+        ),
+        _row_hash=hashed.hexdigest("md5"),
+        _ingested_at=ibis.literal(ingested_at, type="timestamp"),
+    )
+
+
+def _current_expr(table: ir.Table, dataset: Dataset, replaced: list[str]) -> ir.BooleanValue:
+    keys = list(dataset.key_fields)
+    order = table._period.concat("#", table._batch_seq.cast("string").lpad(12, "0"))
+    latest = order.max().over(ibis.window(group_by=[table[k] for k in keys]))
+    keyed: ir.BooleanValue = ibis.literal(True)
+    for key in keys:
+        keyed = keyed & table[key].notnull()
+    superseded = keyed & (order < latest)
+    if replaced:
+        superseded = superseded | table._batch_id.isin(replaced)
+    return ~superseded
+
+
+class _Tables:
+    """Names created during a run, dropped again unless committed."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.views: list[str] = []
+        self.tables: list[str] = []
+
+    def drop_all(self) -> None:
+        # Best effort: this runs while another error is on its way up.
+        for name in self.tables:
+            with contextlib.suppress(Exception):
+                self.backend.drop_table(name, force=True)
+        for name in self.views:
+            with contextlib.suppress(Exception):
+                self.backend.drop_view(name, force=True)
+        self.tables, self.views = [], []
+
+
+def _swap(backend: Any, names: list[str]) -> None:
+    """Replace each table by its `__next` version; in one transaction on DuckDB."""
+    if backend.name == "duckdb":
+        connection = backend.con
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            for name in names:
+                connection.execute(f'DROP TABLE IF EXISTS "{name}"')
+                connection.execute(f'ALTER TABLE "{name}{_NEXT}" RENAME TO "{name}"')
+            connection.execute("COMMIT")
+        except Exception:
+            connection.execute("ROLLBACK")
+            raise
+        return
+    for name in names:
+        if _existing(backend, name):
+            backend.drop_table(name, force=True)
+        backend.rename_table(f"{name}{_NEXT}", name)
+
+
+def _counts(backend: Any, table: ir.Table, batch_ids: list[str]) -> dict[str, int]:
+    if not batch_ids:
+        return {}
+    chosen = table.filter(table._batch_id.isin(batch_ids))
+    grouped = chosen.group_by("_batch_id").aggregate(n=chosen.count())
+    result = backend.to_pyarrow(grouped).to_pylist()
+    return {row["_batch_id"]: int(row["n"]) for row in result}
+
+
+def ingest_feeds(
+    workspace: Workspace,
+    paths: Iterable[Path] | None = None,
+    *,
+    backend: Any = None,
+    encoding: str | None = None,
+    as_of: date | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest new department feeds into staging tables, quarantine and the batch ledger.
+
+    Args:
+        workspace: the workspace (feeds folder, warehouse, `ingest.yaml`, region table).
+        paths: files or folders to ingest (default: everything under the feeds folder).
+        backend: an Ibis backend (default: the workspace's engine).
+        encoding: force the text encoding of CSV files (default: detected per file).
+        as_of: the date after which dates count as "in the future" (default: today).
+        progress: called with (steps done, description) as files are read.
+
+    Returns:
+        The batches committed and the files skipped because their content was ingested before.
+
+    Raises:
+        FeedValidationError: a file cannot be read or mapped (nothing is committed).
+        ReconciliationError: counts do not add up (a bug; nothing is committed).
+    """
+    catalog = load_catalog()
+    overrides = load_overrides(workspace.root, catalog)
+    if backend is None:
+        from dixian.engine import open_backend
+
+        backend = open_backend(workspace)
+    as_of = as_of or date.today()
+    started = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    result = IngestResult()
+    files = discover_feeds(workspace, paths)
+
+    prior = (
+        backend.to_pyarrow(backend.table(LEDGER_TABLE)).to_pylist()
+        if _existing(backend, LEDGER_TABLE)
+        else []
+    )
+    known_hashes = {row["content_hash"] for row in prior if row["status"] == "committed"}
+    latest_by_file: dict[str, dict[str, Any]] = {}
+    for row in sorted(prior, key=lambda r: r["batch_seq"]):
+        latest_by_file[row["source_file"]] = row
+    next_seq = max((row["batch_seq"] for row in prior), default=0) + 1
+    is_label = _label_test(catalog)
+
+    spool_dir = Path(tempfile.mkdtemp(prefix="dixian-ingest-", dir=_spool_root(workspace)))
+    spool = _Spool(spool_dir)
+    tables = _Tables(backend)
+    try:
+        datasets: dict[str, Dataset] = {}
+        for path in files:
+            source = _source_name(workspace, path)
+            content_hash = _content_hash(path)
+            if content_hash in known_hashes:
+                result.unchanged.append(source)
+                if progress:
+                    progress(1, source)
+                continue
+            known_hashes.add(content_hash)
+            location = locate_feed(source, catalog, overrides)
+            sheets = open_feed(
+                path,
+                source_file=source,
+                encoding=encoding or overrides.encoding_for(source),
+                is_label=is_label,
+            )
+            if not sheets:
+                raise FeedValidationError(f"{source}: the file holds no table")
+            if location.dataset is not None:
+                dataset = catalog.dataset(location.dataset)
+            else:
+                dataset = recognise_dataset(sheets[0].columns, catalog, overrides, source=source)
+            previous = latest_by_file.get(source)
+            record = BatchRecord(
+                batch_id=f"{dataset.name}.{location.period}.{content_hash[:12]}",
+                batch_seq=next_seq,
+                dataset=dataset.name,
+                department=dataset.department,
+                period=location.period,
+                source_file=source,
+                content_hash=content_hash,
+                encoding=sheets[0].encoding,
+                started_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+                replaces_batch=previous["batch_id"] if previous else None,
+            )
+            next_seq += 1
+            for sheet in sheets:
+                _spool_sheet(sheet, dataset, record, overrides, spool)
+            record.finished_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+            datasets[dataset.name] = dataset
+            result.batches.append(record)
+            latest_by_file[source] = record.as_row()
+            if progress:
+                progress(1, source)
+        spool.close()
+        if not result.batches:
+            return result
+
+        replaced = [row["replaces_batch"] for row in prior if row.get("replaces_batch")] + [
+            b.replaces_batch for b in result.batches if b.replaces_batch
+        ]
+        regions = _regions_table(workspace, backend, spool_dir, tables)
+        run_ids = [b.batch_id for b in result.batches]
+        to_swap: list[str] = []
+        quarantine_parts: list[ir.Table] = []
+        flagged: dict[str, int] = {}
+        accepted: dict[str, int] = {}
+        for name, dataset in sorted(datasets.items()):
+            raw_name = f"_ingest_raw_{name}"
+            raw = backend.read_parquet(str(spool.path(name)), table_name=raw_name)
+            tables.views.append(raw_name)
+            checked_expr = _with_lineage(
+                vd.check_dataset(raw, dataset, catalog=catalog, regions=regions, as_of=as_of),
+                dataset,
+                started,
+            )
+            checked_name = f"_ingest_checked_{name}"
+            tables.tables.append(checked_name)
+            checked = backend.create_table(checked_name, checked_expr, overwrite=True)
+            staging_name = f"{STAGING_PREFIX}{name}"
+            columns = _staging_columns(dataset)
+            fresh = checked.filter(~checked._rejected).mutate(_is_current=ibis.literal(True))
+            fresh = fresh.select(*columns)
+            combined = fresh
+            if _existing(backend, staging_name):
+                old = backend.table(staging_name)
+                combined = old.select(*[old[c].cast(fresh[c].type()) for c in columns]).union(fresh)
+            combined = combined.mutate(_is_current=_current_expr(combined, dataset, replaced))
+            tables.tables.append(f"{staging_name}{_NEXT}")
+            written = backend.create_table(f"{staging_name}{_NEXT}", combined, overwrite=True)
+            to_swap.append(staging_name)
+            accepted.update(_counts(backend, written, run_ids))
+            flagged.update(_counts(backend, written.filter(written._flags != "[]"), run_ids))
+            rejected = checked.filter(checked._rejected)
+            quarantine_parts.append(
+                rejected.select(
+                    _record_id=rejected._record_id,
+                    dataset=ibis.literal(name),
+                    _batch_id=rejected._batch_id,
+                    _source_file=rejected._source_file,
+                    _sheet=rejected._sheet,
+                    _row_number=rejected._row_number,
+                    _row_hash=rejected._row_hash,
+                    _ingested_at=rejected._ingested_at,
+                    _period=rejected._period,
+                    _batch_seq=rejected._batch_seq,
+                    original=_original_json(rejected, dataset),
+                    reasons=rejected._reasons,
+                    _is_current=ibis.literal(True),
+                )
+            )
+        quarantine = quarantine_parts[0]
+        for part in quarantine_parts[1:]:
+            quarantine = quarantine.union(part)
+        if _existing(backend, QUARANTINE_TABLE):
+            old_q = backend.table(QUARANTINE_TABLE)
+            quarantine = old_q.select(
+                *[old_q[c].cast(quarantine[c].type()) for c in _QUARANTINE_COLUMNS]
+            ).union(quarantine)
+        if replaced:
+            quarantine = quarantine.mutate(_is_current=~quarantine._batch_id.isin(replaced))
+        tables.tables.append(f"{QUARANTINE_TABLE}{_NEXT}")
+        written_q = backend.create_table(f"{QUARANTINE_TABLE}{_NEXT}", quarantine, overwrite=True)
+        to_swap.append(QUARANTINE_TABLE)
+        reconcile(result.batches, accepted, _counts(backend, written_q, run_ids), flagged)
+
+        ledger = ledger_table(result.batches)
+        if prior:
+            ledger = pa.concat_tables([pa.Table.from_pylist(prior, schema=LEDGER_SCHEMA), ledger])
+        _write_arrow(backend, f"{LEDGER_TABLE}{_NEXT}", ledger, spool_dir, tables)
+        to_swap.append(LEDGER_TABLE)
+        _swap(backend, to_swap)
+        tables.tables = [t for t in tables.tables if not t.endswith(_NEXT)]
+        result.datasets = sorted(datasets)
+        return result
+    finally:
+        spool.close()
+        tables.drop_all()
+        shutil.rmtree(spool_dir, ignore_errors=True)
+
+
+def _spool_root(workspace: Workspace) -> Path:
+    root = workspace.artifacts_dir / "ingest-spool"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _write_arrow(
+    backend: Any, name: str, table: pa.Table, spool_dir: Path, tables: _Tables
+) -> None:
+    # Through a Parquet file, so both engines keep types and nulls exactly.
+    path = spool_dir / f"{name}.parquet"
+    pq.write_table(table, path)
+    view = f"_ingest_src_{name}"
+    source = backend.read_parquet(str(path), table_name=view)
+    tables.views.append(view)
+    tables.tables.append(name)
+    backend.create_table(name, source, overwrite=True)
+
+
+def _regions_table(
+    workspace: Workspace, backend: Any, spool_dir: Path, tables: _Tables
+) -> ir.Table | None:
+    rows = _read_regions(workspace)
+    if rows is None:
+        return None
+    lookup = pa.Table.from_pylist(
+        vd.region_lookup_rows(rows),
+        schema=pa.schema([("key", pa.string()), ("code", pa.string()), ("ambiguous", pa.bool_())]),
+    )
+    path = spool_dir / "regions.parquet"
+    pq.write_table(lookup, path)
+    tables.views.append("_ingest_regions")
+    return backend.read_parquet(str(path), table_name="_ingest_regions")
