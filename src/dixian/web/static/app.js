@@ -41,7 +41,7 @@
       xAxis: { type: "category", data: data.labels },
       yAxis: { type: "value" },
       series: data.series.map(function (s) {
-        return { type: "line", name: s.name, data: s.values, smooth: true };
+        return { type: "line", name: s.name, data: s.values };
       })
     };
   }
