@@ -27,14 +27,12 @@ from dixian.config import Workspace
 from dixian.web.app import create_app
 from dixian.web.settings import WebSettings
 from dixian.web.totp import current_code
-from tests.web.conftest import (  # noqa: F401 - fixtures reused from the web tests
-    PASSWORD,
-    START,
-    FrozenClock,
-    Seeded,
-    _cheap_argon2,
-    template_workspace,
-)
+from tests.web import conftest as web_fixtures
+from tests.web.conftest import PASSWORD, START, FrozenClock, Seeded
+
+# The same seeded workspace as the web tests (users of every role, two villages, two cases).
+_cheap_argon2 = web_fixtures._cheap_argon2
+template_workspace = web_fixtures.template_workspace
 
 CHROMIUM = os.environ.get("DIXIAN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
