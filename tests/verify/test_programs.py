@@ -224,3 +224,25 @@ def test_sum_over_rolls_over_periods() -> None:
     expr = compile_expression(parse_expression("sum_over(medical_oop_12m, 3)"), panel, params={})
     result = _BACKEND.to_pyarrow(panel.select("period", s=expr).order_by("period")).to_pylist()
     assert [row["s"] for row in result] == [100.0, 300.0, 600.0, 900.0, 1200.0, 1500.0]
+
+
+def test_python_path_gives_the_same_results_as_the_engine() -> None:
+    from dixian.verify.batch import explain_history
+
+    rows = [
+        family("a", vehicle_non_exempt_count=1),
+        family("b", income_net_pc=None, public_payroll_count=None),
+        family("c", income_wages_pc=0.0),
+        elder_alone("d"),
+        elder_alone("e", member_count=2, members_60_plus=2, business_count=1),
+    ]
+    policy_set = load_policy_set()
+    engine = explain_programs(
+        table(*rows), policy_set, params=params_2024(), period=PERIOD, backend=_BACKEND
+    )
+    python = [
+        result
+        for row in rows
+        for result in explain_history([row], policy_set, params=params_2024())
+    ]
+    assert python == engine

@@ -16,17 +16,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dixian.errors import NotFound, UserError
-from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence, panel_memtable
+from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence
 from dixian.policy import PolicySet
-from dixian.verify.batch import explain_programs
+from dixian.verify.batch import explain_history
+from dixian.verify.lookup import (
+    MEMBERSHIP_TABLE,
+    PERSONS_TABLE,
+    existing_tables,
+    members_of,
+    memberships_of,
+    panel_history,
+)
 from dixian.verify.results import ProgramResult, Status
 
-PERSONS_TABLE = "persons"
-MEMBERSHIP_TABLE = "household_membership"
 # A declared amount may be this much below the records before it counts as under-declared:
 # department figures are themselves estimates (monthly wages x 12, balances on one day).
 INCOME_TOLERANCE_RATIO = 0.10
@@ -135,29 +140,18 @@ def _normalise_id(text: str) -> str:
     return "".join(ch for ch in folded if ch not in " -\t").upper()
 
 
-def _rows(backend: Any, table: ir.Table) -> list[dict[str, Any]]:
-    return list(backend.to_pyarrow(table).to_pylist())
-
-
-def _find_household(backend: Any, declaration: Declaration, period: str | None) -> str:
-    ids = [_normalise_id(member.id_number) for member in declaration.members]
-    tables = set(backend.list_tables())
-    if declaration.household_id is not None and not {PERSONS_TABLE, MEMBERSHIP_TABLE} <= tables:
+def _find_household(
+    backend: Any, declaration: Declaration, period: str | None, *, linked: bool
+) -> str:
+    if declaration.household_id is not None:
         return declaration.household_id
-    if not {PERSONS_TABLE, MEMBERSHIP_TABLE} <= tables:
+    if not linked:
         raise UserError(
             "the warehouse has no linked persons/household_membership: run 'dixian link' "
             "first, or give household_id in the application"
         )
-    persons = backend.table(PERSONS_TABLE)
-    membership = backend.table(MEMBERSHIP_TABLE)
-    if period is not None:
-        membership = membership.filter(membership.period <= period)
-    found = persons.filter(persons.id_number.isin(ids)).select("person_id", "id_number")
-    joined = found.inner_join(membership, "person_id").select("id_number", "household_id", "period")
-    rows = _rows(backend, joined)
-    if declaration.household_id is not None:
-        return declaration.household_id
+    ids = [_normalise_id(member.id_number) for member in declaration.members]
+    rows = memberships_of(backend, ids, period)
     if not rows:
         raise NotFound("no declared member was found in the household registration records")
     latest = max(row["period"] for row in rows)
@@ -165,17 +159,12 @@ def _find_household(backend: Any, declaration: Declaration, period: str | None) 
     return str(counts.most_common(1)[0][0])
 
 
-def _registered_ids(backend: Any, household_id: str, period: str) -> dict[str, str] | None:
-    tables = set(backend.list_tables())
-    if not {PERSONS_TABLE, MEMBERSHIP_TABLE} <= tables:
+def _registered_ids(
+    backend: Any, household_id: str, period: str, *, linked: bool
+) -> dict[str, str] | None:
+    if not linked:
         return None
-    persons = backend.table(PERSONS_TABLE)
-    membership = backend.table(MEMBERSHIP_TABLE)
-    members = membership.filter(
-        (membership.household_id == household_id) & (membership.period == period)
-    ).select("person_id")
-    rows = _rows(backend, persons.semi_join(members, "person_id").select("person_id", "id_number"))
-    return {row["id_number"]: row["person_id"] for row in rows}
+    return members_of(backend, household_id, period)
 
 
 def _compare_amount(
@@ -296,7 +285,6 @@ def _declared_row(declaration: Declaration, row: dict[str, Any]) -> dict[str, An
 def verify_application(
     declaration: Declaration,
     *,
-    panel: ir.Table,
     policy_set: PolicySet,
     params_for_year: Any,
     backend: Any,
@@ -305,7 +293,6 @@ def verify_application(
 
     Args:
         declaration: the application.
-        panel: the household_period table.
         policy_set: the policies in force.
         params_for_year: a function year -> parameter values for the workspace's province.
         backend: the Ibis backend holding the warehouse.
@@ -313,27 +300,25 @@ def verify_application(
     Raises:
         NotFound: the household or its panel row does not exist.
     """
-    household_id = _find_household(backend, declaration, declaration.period)
-    history = panel.filter(panel.household_id == household_id)
-    if declaration.period is not None:
-        history = history.filter(history.period <= declaration.period)
-    rows = _rows(backend, history.order_by("period"))
+    linked_tables = {PERSONS_TABLE, MEMBERSHIP_TABLE}
+    linked = existing_tables(backend, linked_tables) == linked_tables
+    household_id = _find_household(backend, declaration, declaration.period, linked=linked)
+    rows = panel_history(backend, household_id, declaration.period)
     if not rows:
         raise NotFound(f"household {household_id} has no household_period row for that period")
     row = rows[-1]
     period = str(row["period"])
     params = params_for_year(int(period[:4]))
-    registered = _registered_ids(backend, household_id, period)
+    registered = _registered_ids(backend, household_id, period, linked=linked)
     discrepancies = _member_discrepancies(declaration, registered)
     discrepancies.extend(compare_declaration(declaration, row))
     programs = declaration.programs
-    local = panel_memtable(rows)
-    on_records = explain_programs(
-        local, policy_set, params=params, period=period, programs=programs, backend=backend
-    )
-    declared_table = panel_memtable([*rows[:-1], _declared_row(declaration, row)])
-    on_declaration = explain_programs(
-        declared_table, policy_set, params=params, period=period, programs=programs, backend=backend
+    on_records = explain_history(rows, policy_set, params=params, programs=programs)
+    on_declaration = explain_history(
+        [*rows[:-1], _declared_row(declaration, row)],
+        policy_set,
+        params=params,
+        programs=programs,
     )
     return ApplicationResult(
         application_id=declaration.application_id,

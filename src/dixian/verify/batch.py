@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence
 from dixian.policy import CompiledRule, PolicySet, Program, compile_expression
 from dixian.policy.ast import COMPARISONS, Binary, Call, walk
+from dixian.policy.interpret import evaluate_expression
 from dixian.verify.results import (
     ConditionResult,
     Outcome,
@@ -248,3 +249,30 @@ def _program_result(
         conditions=tuple(conditions),
         review=tuple(fired),
     )
+
+
+def explain_history(
+    history: Sequence[Mapping[str, Any]],
+    policy_set: PolicySet,
+    *,
+    params: Mapping[str, object],
+    programs: Sequence[str] | None = None,
+) -> list[ProgramResult]:
+    """Verify one household in Python from its panel rows (oldest first, the period last).
+
+    Same semantics and the same result objects as `explain_programs`, without an engine
+    round trip: used for single applications, where latency matters.
+    """
+    chosen = [policy_set.program(p) for p in (programs or list(policy_set.programs))]
+    row = history[-1]
+    values: dict[str, Any] = dict(row)
+    for program in chosen:
+        for rule in _all_rules(program):
+            key = f"{program.id}__{rule.id}"
+            values[key] = evaluate_expression(rule.expr, history, params=params)
+            expr = rule.expr
+            if isinstance(expr, Binary) and expr.op in COMPARISONS:
+                values[f"{key}__lhs"] = evaluate_expression(expr.left, history, params=params)
+                values[f"{key}__rhs"] = evaluate_expression(expr.right, history, params=params)
+    evidence = decode_evidence(row.get(EVIDENCE_COLUMN))
+    return [_program_result(values, program, params, evidence) for program in chosen]

@@ -141,13 +141,12 @@ def run_batch(
 def run_application(workspace: Workspace, path: Path, *, backend: Any) -> ApplicationResult:
     """Verify one application file against the workspace's records."""
     declaration = read_declaration(path)
-    panel = open_panel(backend)
+    open_panel(backend)
     policy_set = load_policy_set([workspace.policies_dir])
     for program_id in declaration.programs or ():
         policy_set.program(program_id)
     return verify_application(
         declaration,
-        panel=panel,
         policy_set=policy_set,
         params_for_year=params_function(policy_set, workspace.config.region.province),
         backend=backend,
