@@ -378,6 +378,22 @@ def test_vectorised_equals_scalar(values: list[str | None]) -> None:
     assert table.to_pylist() == _scalar_rows(values)
 
 
+@settings(max_examples=10, deadline=None)
+@given(st.lists(typed_numbers, min_size=30, max_size=60))
+def test_vectorised_in_several_chunks_equals_scalar(values: list[str | None]) -> None:
+    # Chunks are slices with an offset into the input's buffers; a small chunk size makes
+    # every chunk boundary case appear.
+    import dixian.ids.vectorised as vectorised
+
+    original = vectorised._CHUNK_ROWS
+    vectorised._CHUNK_ROWS = 7
+    try:
+        table = validate_id_numbers(pa.array(values, pa.string()).slice(3), today=TODAY)
+    finally:
+        vectorised._CHUNK_ROWS = original
+    assert table.to_pylist() == _scalar_rows(values[3:])
+
+
 def test_vectorised_accepts_arrow_and_chunked_input() -> None:
     chunked = pa.chunked_array([[SAMPLE, None], ["110105491231002"]])
     table = validate_id_numbers(chunked, today=TODAY)

@@ -298,7 +298,7 @@ def parse_id_number(text: str, *, today: date | None = None) -> ResidentId:
     )
 
 
-def convert_15_to_18(id15: str, century: int = 19) -> str:
+def convert_15_to_18(id15: str, *, century: int = 19) -> str:
     """Upgrade a legacy 15-digit number: insert the century, append the check character.
 
     Args:

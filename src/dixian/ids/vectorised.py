@@ -8,7 +8,7 @@ about a million rows so that memory stays bounded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -43,7 +43,9 @@ _IS_DIGIT[_ZERO : _ZERO + 10] = True
 _IS_DIGIT_OR_X = _IS_DIGIT.copy()
 _IS_DIGIT_OR_X[ord("X")] = True
 _SEPARATOR_BYTES = np.zeros(256, dtype=bool)
-_SEPARATOR_BYTES[list(b" \t\n\r\f\x0b-")] = True
+_SEPARATOR_BYTES[list(b" \t\n\r\f\x0b-x")] = True  # and x, to upper-case
+_NON_ASCII_BYTES = np.zeros(256, dtype=bool)
+_NON_ASCII_BYTES[128:] = True
 
 RESULT_SCHEMA = pa.schema(
     [
@@ -80,15 +82,45 @@ def _used_bytes(array: pa.StringArray) -> npt.NDArray[np.uint8]:
     return np.frombuffer(array.buffers()[2], dtype=np.uint8)[start:end]
 
 
-def normalise_id_numbers(values: pa.Array | pa.ChunkedArray | Iterable[Any]) -> pa.StringArray:
-    """`normalise_id_number` on a column; nulls become empty strings."""
-    array = pc.fill_null(_as_string_array(values), "")
-    array = pc.utf8_normalize(array, form="NFKC")
-    # Most feeds are clean: skip the regex pass when no separator byte occurs at all.
-    if _SEPARATOR_BYTES[_used_bytes(array)].any():
-        array = pc.replace_substring_regex(array, pattern=_SEPARATOR_PATTERN, replacement="")
+def _rows_containing(array: pa.StringArray, table: npt.NDArray[np.bool_]) -> BoolArray:
+    """Which strings contain a byte marked in `table` (one pass over the bytes)."""
+    data = _used_bytes(array)
+    hits = np.flatnonzero(table[data])
+    rows = np.zeros(len(array), dtype=bool)
+    if hits.size:
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
+        offsets = offsets[array.offset : array.offset + len(array) + 1]
+        rows[np.searchsorted(offsets, hits + offsets[0], side="right") - 1] = True
+    return rows
+
+
+def _rewrite_rows(
+    array: pa.StringArray, rows: BoolArray, rewrite: Callable[[pa.StringArray], pa.StringArray]
+) -> pa.StringArray:
+    """Apply a string function to the marked rows only: most numbers need no rewriting."""
+    if not rows.any():
+        return array
+    mask = pa.array(rows)
+    result: pa.StringArray = pc.replace_with_mask(array, mask, rewrite(pc.filter(array, mask)))
+    return result
+
+
+def _nfkc(array: pa.StringArray) -> pa.StringArray:
+    result: pa.StringArray = pc.utf8_normalize(array, form="NFKC")
+    return result
+
+
+def _strip_separators(array: pa.StringArray) -> pa.StringArray:
+    array = pc.replace_substring_regex(array, pattern=_SEPARATOR_PATTERN, replacement="")
     result: pa.StringArray = pc.replace_substring(array, pattern="x", replacement="X")
     return result
+
+
+def normalise_id_numbers(values: pa.Array | pa.ChunkedArray | Iterable[Any]) -> pa.StringArray:
+    """`normalise_id_number` on a column; nulls become empty strings."""
+    array: pa.StringArray = pc.fill_null(_as_string_array(values), "")
+    array = _rewrite_rows(array, _rows_containing(array, _NON_ASCII_BYTES), _nfkc)
+    return _rewrite_rows(array, _rows_containing(array, _SEPARATOR_BYTES), _strip_separators)
 
 
 def _strings_from_columns(columns: npt.NDArray[np.uint8]) -> pa.StringArray:
@@ -193,9 +225,12 @@ def _validate_chunk(values: pa.StringArray, today: date, accept_15: bool) -> pa.
     is15 = np.zeros(rows, dtype=bool)
     if accept_15:
         maybe15 = char_length == 15
-        digits15 = pc.match_substring_regex(normalised, pattern="^[0-9]{15}$").to_numpy(
-            zero_copy_only=False
-        )
+        digits15 = np.zeros(rows, dtype=bool)
+        if maybe15.any():
+            candidates = pc.filter(normalised, pa.array(maybe15))
+            digits15[maybe15] = pc.match_substring_regex(
+                candidates, pattern="^[0-9]{15}$"
+            ).to_numpy(zero_copy_only=False)
         is15 = maybe15 & digits15
         codes[maybe15 & ~digits15] = _CHARACTERS
         if is15.any():
