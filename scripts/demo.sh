@@ -11,3 +11,21 @@ echo "== 1. workspace"
 $DIXIAN init --workspace "$WS" --province 52 --name "demo county"
 echo "== 2. data standard"
 $DIXIAN standards
+echo "== web: demo users (one per role) and how to serve"
+$DIXIAN db upgrade --workspace "$WS" >/dev/null
+COUNTY_CODE=$(grep -m1 '^county = ' "$WS/dixian.toml" | cut -d'"' -f2)
+VILLAGE_CODE=$(awk -F, '$3=="village"{print $1; exit}' "$WS/reference/regions.csv" 2>/dev/null || true)
+VILLAGE_CODE=${VILLAGE_CODE:-${COUNTY_CODE}101201}
+export DIXIAN_WEB_ENV=demo DIXIAN_DEMO_PASSWORD="Demo!Pass-2026"
+for spec in "sysadmin:system_admin:$COUNTY_CODE" "secadmin:security_admin:$COUNTY_CODE" \
+    "auditor:audit_admin:$COUNTY_CODE" "analyst:county_analyst:$COUNTY_CODE" \
+    "township:township_reviewer:${VILLAGE_CODE:0:9}" "village:village_caseworker:$VILLAGE_CODE" \
+    "leader:leader:$COUNTY_CODE" "helper:helper_org:$COUNTY_CODE"; do
+  IFS=: read -r user role juris <<<"$spec"
+  $DIXIAN users add "$user" --role "$role" --jurisdiction "$juris" \
+    --password-env DIXIAN_DEMO_PASSWORD --workspace "$WS" --json >/dev/null
+  printf '   %-9s %-19s %s\n' "$user" "$role" "$juris"
+done
+echo "   password (demo only): $DIXIAN_DEMO_PASSWORD"
+echo "   serve:  DIXIAN_WEB_ENV=demo $DIXIAN serve --workspace $WS"
+echo "   open:   http://127.0.0.1:8000/"
