@@ -139,8 +139,10 @@ _ELIMINATION_STATES = [
 ]  # fmt: skip
 
 
-def drive(db: CasesDatabase, people: People, case_id: int, state: str) -> None:
-    """Take a new case to `state` the way the real roles would."""
+def drive(
+    db: CasesDatabase, people: People, case_id: int, state: str, *, stop_before_last: bool = False
+) -> None:
+    """Take a new case to `state` the way the real roles would (or to one step before it)."""
     from dixian.cases.workflow import find_transition
 
     no_labour = state == "long_term_protection"
@@ -153,6 +155,8 @@ def drive(db: CasesDatabase, people: People, case_id: int, state: str) -> None:
         steps = [*_PATHS["monitoring"], "transfer_to_long_term_protection"]
     else:
         steps = _PATHS["monitoring"] + _ELIMINATION_STEPS[: _ELIMINATION_STATES.index(state) + 1]
+    if stop_before_last:
+        steps = steps[:-1]
     for step in steps:
         if step == "propose_elimination":
             deliver_measure_and_follow_ups(db, people, case_id, months=6)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, inspect
 
 from dixian.cases import Base, create_cases_engine, upgrade_database
 from dixian.cases.db import current_revision, downgrade_database, head_revision
-from tests.cases.conftest import PgCluster, _admin_exec
+from tests.cases.conftest import PgCluster, _admin_exec, drop_database
 
 
 def _check_fresh_upgrade(engine: Engine) -> None:
@@ -51,4 +51,4 @@ def test_postgresql_upgrade_from_empty(pg_cluster: PgCluster) -> None:
         assert {"audit_log_append_only", "audit_log_no_truncate"} <= triggers
     finally:
         engine.dispose()
-        _admin_exec(pg_cluster.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_database(pg_cluster.admin_url, name)
