@@ -124,23 +124,21 @@ def births(state: WorldState, month: Month, rng: np.random.Generator) -> np.ndar
 
 
 def _deduplicate_ids(state: WorldState, rows: np.ndarray, rng: np.random.Generator) -> None:
-    """Give a newborn whose ID collides with an existing one another sequence number."""
-    ids = state.p("id_number")
-    existing = np.setdiff1d(np.arange(state.n_persons), rows)
-    for _ in range(20):
-        clash = rows[np.isin(ids[rows], ids[existing])]
-        _, first = np.unique(ids[rows], return_index=True)
-        dup_new = np.setdiff1d(rows, rows[first])
-        clash = np.union1d(clash, dup_new)
+    """Newborns of one month share birth dates only with each other: give a clashing one
+    another sequence number (founders were all born before the simulation started)."""
+    for _ in range(50):
+        ids = state.persons["id_number"][rows]
+        _, first = np.unique(ids, return_index=True)
+        clash = np.setdiff1d(np.arange(rows.size), first)
         if clash.size == 0:
             return
-        body = np.array([i[:14] for i in ids[clash]])
-        male = state.p("male")[clash]
+        target = rows[clash]
+        male = state.persons["male"][target]
+        body = state.persons["id_number"][target].astype("U14")
         seq = rng.integers(0, 500, clash.size) * 2 + male
-        state.persons["id_number"][clash] = make_id_numbers(
-            np.array([b[:6] for b in body]), np.array([b[6:14] for b in body]), seq
+        state.persons["id_number"][target] = make_id_numbers(
+            body.astype("U6"), np.array([b[6:14] for b in body.tolist()]), seq
         )
-        ids = state.p("id_number")
 
 
 def _head_rows(state: WorldState, households: np.ndarray) -> np.ndarray:

@@ -12,16 +12,11 @@ import numpy as np
 import pyarrow as pa
 
 from dixian.simulate import extract, extract_assets, extract_services, extract_social
+from dixian.simulate._columns import render_column
 from dixian.simulate._rng import component_rng
 from dixian.simulate.extract import Batch, Extractor
-from dixian.simulate.noise import NoiseProfile, full_width, noisy_ids, noisy_names
-from dixian.simulate.render import (
-    choose_style,
-    code_labels,
-    format_amounts,
-    format_dates,
-    write_table,
-)
+from dixian.simulate.noise import BIT, NoiseProfile, noise_lists
+from dixian.simulate.render import choose_style, write_table
 from dixian.simulate.state import WorldState
 from dixian.standards import Catalog, Dataset
 
@@ -82,7 +77,7 @@ def write_feeds(
         prepared = _late_duplicates(batches, profile, rng)
         count = 0
         for batch, tags, correction in prepared:
-            jobs: list[tuple[str | None, Batch, list[list[str]]]] = [(None, batch, tags)]
+            jobs: list[tuple[str | None, Batch, np.ndarray]] = [(None, batch, tags)]
             if correction is not None:
                 jobs.append(("correction", correction[0], correction[1]))
             for suffix, b, t in jobs:
@@ -103,9 +98,9 @@ def write_feeds(
 
 def _late_duplicates(
     batches: list[Batch], profile: NoiseProfile, rng: np.random.Generator
-) -> list[tuple[Batch, list[list[str]], tuple[Batch, list[list[str]]] | None]]:
+) -> list[tuple[Batch, np.ndarray, tuple[Batch, np.ndarray] | None]]:
     """Move late rows to a later batch, duplicate rows, and split off corrections."""
-    out: list[tuple[Batch, list[list[str]], tuple[Batch, list[list[str]]] | None]] = []
+    out: list[tuple[Batch, np.ndarray, tuple[Batch, np.ndarray] | None]] = []
     carry: list[tuple[Batch, np.ndarray]] = []
     for index, batch in enumerate(batches):
         n = batch.size
@@ -115,25 +110,23 @@ def _late_duplicates(
         dup = keep[u[1][keep] < profile.duplicate]
         order = np.sort(np.concatenate([keep, dup]))
         parts = [_take(batch, order)]
-        tags: list[list[str]] = [[] for _ in range(order.size)]
+        tags = np.zeros(order.size, dtype=np.uint32)
         first_dup = np.searchsorted(order, dup) + np.arange(dup.size) * 0
         is_dup = np.zeros(order.size, dtype=bool)
         # The second of two equal indexes is the copy.
         is_dup[1:] = order[1:] == order[:-1]
         del first_dup
-        for r in np.flatnonzero(is_dup):
-            tags[r].append("duplicate")
+        tags[is_dup] |= BIT["duplicate"]
         for previous, rows in carry:
             parts.append(_take(previous, rows))
-            tags.extend([["late"] for _ in range(rows.size)])
+            tags = np.concatenate([tags, np.full(rows.size, BIT["late"], dtype=np.uint32)])
         carry = [(batch, np.flatnonzero(late))] if late.any() else []
         merged = _concat(batch.period, parts)
         correction = None
         fix = np.flatnonzero(rng.uniform(0, 1, merged.size) < profile.corrected)
         if fix.size:
-            correction = (_take(merged, fix), [["correction"] for _ in range(fix.size)])
-            for r in fix:
-                tags[r].append("corrected_later")
+            correction = (_take(merged, fix), np.full(fix.size, BIT["correction"], dtype=np.uint32))
+            tags[fix] |= BIT["corrected_later"]
         out.append((merged, tags, correction))
     return out
 
@@ -172,7 +165,7 @@ def _write_batch(
     ex: Extractor,
     dataset: Dataset,
     batch: Batch,
-    tags: list[list[str]],
+    tags: np.ndarray,
     catalog: Catalog,
     profile: NoiseProfile,
     rng: np.random.Generator,
@@ -188,80 +181,29 @@ def _write_batch(
         amount_wan=profile.amount_wan_batches,
         village_names=profile.village_name_batches,
     )
-    corrupt = "corrected_later" in {t for row in tags for t in row} and suffix is None
+    noisy = suffix is None
+    corrupt = np.flatnonzero(tags & BIT["corrected_later"]) if noisy else np.zeros(0, np.int64)
     headers, columns = [], []
     g = state.geography
     for spec in dataset.fields:
         values = batch.columns.get(spec.name)
         if values is None:
             values = np.full(batch.size, "", dtype=object)
-        if spec.type == "name":
-            text = (
-                noisy_names(values, profile, rng, tags) if suffix is None else values.astype(object)
+        columns.append(
+            render_column(
+                spec,
+                values,
+                style=style,
+                catalog=catalog,
+                geography=g,
+                profile=profile,
+                rng=rng,
+                tags=tags,
+                noisy=noisy,
+                corrupt=corrupt,
             )
-        elif spec.type == "id_number":
-            text = (
-                noisy_ids(values, profile, rng, tags) if suffix is None else values.astype(object)
-            )
-        elif spec.type == "date":
-            text = format_dates(values, style.date_style)
-            if profile.date_variant_rows and suffix is None:
-                rows = np.flatnonzero(rng.uniform(0, 1, batch.size) < profile.date_variant_rows)
-                alt = format_dates(
-                    values[rows], "chinese" if style.date_style != "chinese" else "slash"
-                )
-                text[rows] = alt
-                for r in rows:
-                    tags[r].append("date_variant")
-        elif spec.type == "decimal":
-            wan = style.amount_wan and spec.unit == "yuan"
-            text = format_amounts(np.nan_to_num(values.astype(float)), wan=wan)
-            if corrupt and spec.required:
-                wrong = np.flatnonzero(np.array(["corrected_later" in t for t in tags]))
-                text[wrong] = format_amounts(
-                    np.nan_to_num(values[wrong].astype(float)) * 10, wan=wan
-                )
-            fw = (
-                np.flatnonzero(rng.uniform(0, 1, batch.size) < profile.full_width_digits)
-                if suffix is None
-                else np.zeros(0, int)
-            )
-            text[fw] = full_width(text[fw])
-            for r in fw:
-                tags[r].append("full_width_digits")
-        elif spec.type == "region_code":
-            text = values.astype(object).copy()
-            if suffix is None and batch.size:
-                stale = np.flatnonzero(rng.uniform(0, 1, batch.size) < profile.stale_address)
-                if stale.size:
-                    other = g.village_code[rng.integers(0, g.n_villages, stale.size)]
-                    changed = other != text[stale]
-                    text[stale[changed]] = other[changed]
-                    for r in stale[changed]:
-                        tags[r].append("stale_address")
-            if style.village_names:
-                lookup = dict(zip(g.village_code.tolist(), g.village_name.tolist(), strict=True))
-                text = np.array([lookup.get(c, c) for c in text.tolist()], dtype=object)
-                for row in tags:
-                    row.append("village_name")
-        elif spec.type == "code" and spec.codes is not None:
-            labels = code_labels(catalog, spec.codes, style.code_style)
-            codes = values.astype(str)
-            uniques, inverse = np.unique(codes, return_inverse=True)
-            text = (
-                np.array([labels.get(c, c) for c in uniques.tolist()], dtype=object)[inverse]
-                if codes.size
-                else codes.astype(object)
-            )
-        elif spec.type == "boolean":
-            yes, no = ("1", "0") if style.bool_style else ("是", "否")
-            text = np.where(values.astype(bool), yes, no).astype(object)
-        else:
-            text = values.astype(str).astype(object)
-            if spec.type == "integer":
-                text = np.where(text == "0", "", text) if spec.name == "exit_year" else text
+        )
         headers.append(style.columns[spec.name])
-        columns.append(text)
     ext = _EXT.get(style.file_format, "csv")
     name = f"{batch.period}.{suffix}.{ext}" if suffix else f"{batch.period}.{ext}"
     relative = Path(dataset.department) / dataset.name / name
@@ -308,9 +250,7 @@ def _write_batch(
             "true_household_id": pa.array(
                 np.where(household >= 0, household + 1, 0), mask=household < 0, type=pa.int64()
             ),
-            "noise": pa.array(
-                [sorted(set(tags[i])) for i in order.tolist()], type=pa.list_(pa.string())
-            ),
+            "noise": noise_lists(tags[order]),
         }
     )
     return truth, batch.size

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from dixian.errors import UserError
 from dixian.simulate.names import homophone_variant, similar_shape_variant, to_traditional
@@ -35,6 +36,18 @@ NOISE_TYPES = (
     "corrected_later",
     "correction",
 )
+BIT: dict[str, int] = {name: 1 << i for i, name in enumerate(NOISE_TYPES)}
+
+
+def noise_lists(tags: np.ndarray) -> pa.Array:
+    """Per-row bit masks of noise types as a list<string> column (bit order)."""
+    tags = np.asarray(tags, dtype=np.uint32)
+    bits = ((tags[:, None] >> np.arange(len(NOISE_TYPES), dtype=np.uint32)) & 1).astype(bool)
+    rows, which = np.nonzero(bits)
+    offsets = np.zeros(tags.size + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=tags.size), out=offsets[1:])
+    values = pa.array(np.array(NOISE_TYPES)[which], type=pa.string())
+    return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,7 @@ def _map_unique(values: np.ndarray, func: Any) -> np.ndarray:
 
 
 def noisy_names(
-    names: np.ndarray, profile: NoiseProfile, rng: np.random.Generator, tags: list[list[str]]
+    names: np.ndarray, profile: NoiseProfile, rng: np.random.Generator, tags: np.ndarray
 ) -> np.ndarray:
     """Names with typos, homophones, traditional characters and stray spaces."""
     out = names.astype(object).copy()
@@ -142,13 +155,12 @@ def noisy_names(
         changed = _map_unique(out[rows], func)
         real = changed != out[rows]
         out[rows] = changed
-        for r in rows[real]:
-            tags[r].append(kind)
+        tags[rows[real]] |= BIT[kind]
     return out
 
 
 def noisy_ids(
-    ids: np.ndarray, profile: NoiseProfile, rng: np.random.Generator, tags: list[list[str]]
+    ids: np.ndarray, profile: NoiseProfile, rng: np.random.Generator, tags: np.ndarray
 ) -> np.ndarray:
     """ID numbers missing, in the old 15-digit form, with lower-case x, transposed or
     substituted digits, or full-width digits."""
@@ -175,12 +187,10 @@ def noisy_ids(
         changed = _map_unique(out[rows], func)
         real = changed != out[rows]
         out[rows] = changed
-        for r in rows[real]:
-            tags[r].append(kind)
+        tags[rows[real]] |= BIT[kind]
     missing = np.flatnonzero(u[5] < profile.id_missing)
     out[missing] = ""
-    for r in missing:
-        tags[r].append("id_missing")
+    tags[missing] |= BIT["id_missing"]
     return out
 
 

@@ -104,7 +104,7 @@ def init_official_columns(state: WorldState) -> None:
     )
 
 
-def rolling(state: WorldState, month: Month) -> dict[str, np.ndarray]:
+def rolling(state: WorldState, month: Month, window: int = 12) -> dict[str, np.ndarray]:
     """12-month income (without 低保/特困), assistance and rigid spending per household.
 
     In the first year fewer than 12 months exist; income is annualised with the seasonal
@@ -114,7 +114,7 @@ def rolling(state: WorldState, month: Month) -> dict[str, np.ndarray]:
     from dixian.simulate.income import FARM_SEASON, WAGE_SEASON
 
     n_h = state.n_households
-    lo = max(0, month.index - 11)
+    lo = max(0, month.index - window + 1)
     covered = [(month_of(state.start, m).month - 1) for m in range(lo, month.index + 1)]
 
     def total(name: str) -> np.ndarray:
@@ -244,6 +244,10 @@ def monthly_process(state: WorldState, month: Month, rng: np.random.Generator) -
             rng.integers(16, 40, rows.size),
         )
         identified = clue + delay.astype("timedelta64[D]")
+        if month.index == 0:
+            # The caseload found before the simulation starts was identified last year.
+            clue = month.start - rng.integers(40, 360, rows.size).astype("timedelta64[D]")
+            identified = clue + delay.astype("timedelta64[D]")
         included = found[rows] & (rng.uniform(0, 1, rows.size) < 0.75)
         structural = _structural_cause(state, month, members)
         primary = np.where(shock_cause[rows] >= 0, shock_cause[rows], structural[rows])
@@ -307,6 +311,20 @@ def _assign_measures(
                 )
     none = rows[h["measures"][rows] == 0]
     h["measures"][none] |= 1 << _MEASURE["consumption_support"]
+    # Job placement (就业帮扶): one able member without work gets a local job.
+    placed = rows[(h["measures"][rows] >> _MEASURE["employment_support"]) & 1 == 1]
+    if placed.size:
+        able = (
+            state.p("alive")
+            & ~state.p("migrant")
+            & ~state.p("local_job")
+            & ~state.p("public_employee")
+            & (labour_capacity(state, month.start) <= 1)
+            & np.isin(state.p("household"), placed)
+        )
+        candidates = np.flatnonzero(able)
+        _, first = np.unique(state.p("household")[candidates], return_index=True)
+        state.persons["local_job"][candidates[first]] = True
 
 
 def _has(state: WorldState, name: str) -> np.ndarray:
@@ -379,7 +397,8 @@ def _eliminate(
     n_h = state.n_households
     o = state.params.official
     monitored = h["mon_state"][:n_h] == MONITORED
-    above = r["pc"] >= line
+    # "Stably above the line for >= 6 months": the last six months' income, annualised.
+    above = rolling(state, month, window=o.elimination_months)["pc"] >= line
     h["months_above"][:n_h] = np.where(monitored & above, h["months_above"][:n_h] + 1, 0)
     six_months = h["mon_since"][:n_h] <= month.start - np.timedelta64(182, "D")
     labour = labour_capacity(state, month.start)
@@ -387,12 +406,7 @@ def _eliminate(
     normal = np.bincount(
         state.p("household")[alive], weights=labour[alive] == LABOUR_NORMAL, minlength=n_h
     )
-    ready = (
-        monitored
-        & six_months
-        & (h["months_above"][:n_h] >= o.elimination_months)
-        & (h["measures"][:n_h] != 0)
-    )
+    ready = monitored & six_months & (h["months_above"][:n_h] >= 1) & (h["measures"][:n_h] != 0)
     review = rng.uniform(0, 1, n_h) < 0.6
     eliminate = np.flatnonzero(ready & review & (normal > 0))
     protect = np.flatnonzero(monitored & six_months & (normal == 0) & (r["members"] > 0))

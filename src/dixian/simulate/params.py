@@ -155,10 +155,10 @@ class ShockParams:
 class OfficialParams:
     """The official process: discovery channels, measures, risk elimination."""
 
-    self_report_monthly: float = 0.02
-    screening_monthly: float = 0.30  # department data screening, given a data-visible shock
+    self_report_monthly: float = 0.015
+    screening_monthly: float = 0.25  # department data screening, given a data-visible shock
     canvass_month: int = 11  # the yearly canvass (排查) month
-    canvass_detection: float = 0.40
+    canvass_detection: float = 0.35
     rigid_spending_ratio: float = 0.5  # spending surge: rigid spending > half of income
     measure_income_effect: float = 0.25  # share of the gap to the line closed per measure-year
     elimination_months: int = 6  # income stably above the line for >= 6 months (county rules)

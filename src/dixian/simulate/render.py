@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from dixian.standards import Catalog, Dataset
 
-XLSX_MAX_ROWS = 30_000
+XLSX_MAX_ROWS = 3_000
 _FIXED_DATE = dt.datetime(2000, 1, 1)
 DEPARTMENT_FORMATS = {
     "public_security": "csv_gbk",
@@ -95,49 +95,6 @@ def choose_style(
     )
 
 
-def format_dates(values: np.ndarray, style: str) -> np.ndarray:
-    """Dates as text in a department's style; missing dates are empty."""
-    days = values.astype("datetime64[D]")
-    if days.size == 0:
-        return np.zeros(0, dtype=object)
-    missing = np.isnat(days)
-    safe = np.where(missing, np.datetime64("2000-01-01"), days)
-    iso = safe.astype("U10")
-    if style == "iso":
-        out = iso
-    else:
-        y = np.char.ljust(iso, 4).astype("U4")
-        m = np.char.lstrip(_slice(iso, 5, 7), "0")
-        d = np.char.lstrip(_slice(iso, 8, 10), "0")
-        if style == "slash":
-            out = np.char.add(np.char.add(np.char.add(y, "/"), np.char.add(m, "/")), d)
-        elif style == "compact":
-            out = np.char.replace(iso, "-", "")
-        else:
-            out = np.char.add(
-                np.char.add(np.char.add(y, "年"), np.char.add(m, "月")), np.char.add(d, "日")
-            )
-    return np.where(missing, "", out).astype(object)
-
-
-def _slice(values: np.ndarray, start: int, stop: int) -> np.ndarray:
-    if values.size == 0:
-        return values
-    chars = np.ascontiguousarray(values.astype("U10")).view("U1").reshape(values.size, 10)
-    return chars[:, start:stop].copy().view(f"U{stop - start}").reshape(values.size)
-
-
-def format_amounts(values: np.ndarray, *, wan: bool) -> np.ndarray:
-    """Yuan amounts as text, or in 万元 with the unit written out."""
-    v = values.astype(float)
-    if v.size == 0:
-        return np.zeros(0, dtype=object)
-    if wan:
-        return np.char.add(np.char.mod("%.4f", v / 10_000.0), "万元").astype(object)
-    text = np.char.mod("%.2f", v)
-    return np.char.replace(text, ".00", "").astype(object)
-
-
 def code_labels(catalog: Catalog, list_name: str, style: int) -> dict[str, str]:
     """Map code -> the text a department writes for it."""
     labels = {}
@@ -152,7 +109,7 @@ def code_labels(catalog: Catalog, list_name: str, style: int) -> dict[str, str]:
 def write_table(
     path: Path,
     headers: list[str],
-    columns: list[np.ndarray],
+    columns: list[pa.Array],
     *,
     style: BatchStyle,
     title: str,
@@ -161,24 +118,14 @@ def write_table(
 ) -> list[tuple[str, int]]:
     """Write one batch file; returns (sheet, rows) per sheet in row order."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    n = columns[0].size if columns else 0
+    n = len(columns[0]) if columns else 0
     fmt = style.file_format
     if fmt == "parquet":
-        table = pa.table(
-            {
-                h: pa.array(c.astype(str), type=pa.string())
-                for h, c in zip(headers, columns, strict=True)
-            }
-        )
+        table = pa.table(dict(zip(headers, columns, strict=True)))
         pq.write_table(table, path, compression="zstd", use_dictionary=True, write_statistics=False)
         return [("", n)]
     if fmt.startswith("csv"):
-        table = pa.table(
-            {
-                h: pa.array(c.astype(str), type=pa.string())
-                for h, c in zip(headers, columns, strict=True)
-            }
-        )
+        table = pa.table(dict(zip(headers, columns, strict=True)))
         sink = io.BytesIO()
         pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="needed"))
         data = sink.getvalue()
@@ -196,7 +143,7 @@ def write_table(
 def _write_xlsx(
     path: Path,
     headers: list[str],
-    columns: list[np.ndarray],
+    columns: list[pa.Array],
     *,
     style: BatchStyle,
     title: str,
@@ -207,17 +154,22 @@ def _write_xlsx(
 
     workbook = xlsxwriter.Workbook(
         str(path),
-        {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+        {
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "in_memory": True,
+        },
     )
     workbook.set_properties({"created": _FIXED_DATE, "author": "", "title": title})
     bold = workbook.add_format({"bold": True, "align": "center"})
     rows_out: list[tuple[str, int]] = []
-    n = columns[0].size if columns else 0
+    n = len(columns[0]) if columns else 0
     if sheets is None or not style.split_sheets:
         groups = [("Sheet1", np.arange(n))]
     else:
         groups = [(sheet_names[k], np.flatnonzero(sheets == k)) for k in np.unique(sheets)]
-    text_columns = [c.astype(str) for c in columns]
+    text_columns = [c.to_numpy(zero_copy_only=False).astype(object) for c in columns]
     for sheet_name, rows in groups:
         ws = workbook.add_worksheet(sheet_name)
         r0 = 0

@@ -37,12 +37,12 @@ _STATUS = np.array(["none", "monitored", "risk_eliminated", "long_term_protectio
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Parquet with fixed options so the same table gives the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd", write_statistics=False)
+    pq.write_table(table, path, compression="zstd", compression_level=1, write_statistics=False)
 
 
 def _periods(state: WorldState, months: np.ndarray) -> pa.Array:
-    labels = np.array([month_of(state.start, m).period for m in range(state.months)])
-    return pa.array(labels[months], type=pa.string())
+    labels = pa.array([month_of(state.start, m).period for m in range(state.months)])
+    return labels.take(pa.array(np.asarray(months, dtype=np.int64)))
 
 
 def _ids(rows: np.ndarray) -> pa.Array:
