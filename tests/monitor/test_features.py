@@ -45,6 +45,8 @@ def _perturb_after(frame: pd.DataFrame, period: str, seed: int) -> pd.DataFrame:
         values = out.loc[later, column].to_numpy()
         if values.dtype == bool:
             out.loc[later, column] = ~values
+        elif not np.issubdtype(values.dtype, np.number):
+            out.loc[later, column] = rng.permutation(values)
         else:
             scaled = rng.permutation(values) * rng.uniform(0.1, 10, values.size)
             out.loc[later, column] = scaled.astype(values.dtype)
@@ -146,3 +148,10 @@ def test_periods() -> None:
     ]
     with pytest.raises(UserError, match="YYYY-MM"):
         parse_period("2024/1")
+
+
+def test_default_features_read_declared_panel_columns() -> None:
+    from dixian.features.panel_schema import panel_columns
+    from dixian.monitor.features import required_columns
+
+    assert set(required_columns(DEFAULT_FEATURES)) <= set(panel_columns())

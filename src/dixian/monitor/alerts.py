@@ -38,6 +38,8 @@ class AlertPolicy:
         budgets: prefix → budget overrides for particular jurisdictions.
         trigger_weight: how much one (non-always) trigger hit raises the priority.
         min_priority: households below this priority are not alerted even under budget.
+        skip_monitored: households already monitoring objects (`registry_status` monitored)
+            are not alerted: they are in the case workflow already.
     """
 
     budget: int = 50
@@ -45,6 +47,7 @@ class AlertPolicy:
     budgets: Mapping[str, int] = field(default_factory=dict)
     trigger_weight: float = 0.2
     min_priority: float = 0.0
+    skip_monitored: bool = True
 
     def __post_init__(self) -> None:
         if self.budget < 0 or any(value < 0 for value in self.budgets.values()):
@@ -71,7 +74,7 @@ def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy
     Returns:
         scores with jurisdiction, trigger_count, always_alert, triggers, trigger_labels,
         priority, rank (within the jurisdiction, 1 = first) and alerted (bool), sorted by
-        jurisdiction then rank.
+        jurisdiction then rank; households already monitored are left out.
     """
     missing = {"household_id", "region_code", "risk"} - set(scores.columns)
     if missing:
@@ -88,6 +91,12 @@ def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy
     hits_count = table["trigger_count"].to_numpy()
     table["priority"] = 1.0 - (1.0 - risk) * np.power(1.0 - policy.trigger_weight, hits_count)
     table["jurisdiction"] = table["region_code"].astype(str).str[: policy.jurisdiction_digits]
+    monitored = np.zeros(len(table), dtype=bool)
+    if policy.skip_monitored and "registry_status" in table.columns:
+        monitored = (table["registry_status"].astype("string") == "monitored").fillna(False)
+        monitored = monitored.to_numpy(dtype=bool)
+    table["already_monitored"] = monitored
+    table = table[~table["already_monitored"]]
     table = table.sort_values(
         ["jurisdiction", "always_alert", "priority", "household_id"],
         ascending=[True, False, False, True],

@@ -110,6 +110,7 @@ def attribute_causes(
     feature_causes: Mapping[str, str],
     min_logodds: float = 0.05,
     secondary_ratio: float = 0.3,
+    contributions: pd.DataFrame | None = None,
 ) -> CauseAttribution:
     """Per-household cause contributions, primary and secondary causes.
 
@@ -119,11 +120,14 @@ def attribute_causes(
         feature_causes: feature name → cause code.
         min_logodds: a specific cause below this contribution is not named primary.
         secondary_ratio: a secondary cause needs at least this share of the primary's.
+        contributions: `model.contributions(X)` if already computed (TreeSHAP is the costly
+            part of explaining).
 
     Returns:
         The attribution; `by_cause.sum(axis=1) + bias` equals `model.decision_function(X)`.
     """
-    contributions = model.contributions(X)
+    if contributions is None:
+        contributions = model.contributions(X)
     by_cause = group_contributions(contributions, feature_causes)
     primary, secondary = choose_causes(
         by_cause, min_logodds=min_logodds, secondary_ratio=secondary_ratio

@@ -277,7 +277,7 @@ def build_features(
     *,
     period: str,
     features: Sequence[FeatureSpec] = DEFAULT_FEATURES,
-    keep: Sequence[str] = ("region_code",),
+    keep: Sequence[str] = ("region_code", "registry_status"),
 ) -> ir.Table:
     """One row per household present in `period`, with the model features as of that period.
 

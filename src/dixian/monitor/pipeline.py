@@ -195,19 +195,30 @@ def explain(alerts: pd.DataFrame, model: RiskModel, *, features: list[FeatureSpe
             out[column] = pd.Series(dtype="object")
         return out
     causes = feature_causes(features)
-    attribution = attribute_causes(model, out, feature_causes=causes)
     contributions = model.contributions(out)
+    attribution = attribute_causes(model, out, feature_causes=causes, contributions=contributions)
     labels = cause_labels()
+    names = np.asarray([name for name in contributions.columns if name != "_bias"])
+    matrix = contributions[list(names)].to_numpy()
+    # Per cause, the feature columns of that cause ordered by each row's contribution.
+    order_of = {}
+    for cause in set(causes.values()):
+        columns = np.flatnonzero([causes.get(name) == cause for name in names])
+        if len(columns):
+            ranked = np.argsort(-matrix[:, columns], axis=1, kind="stable")[:, :2]
+            order_of[cause] = names[columns][ranked]
+    feature_names = [spec.name for spec in features]
+    values_matrix = out[feature_names].to_numpy(dtype="float64", na_value=np.nan)
+    records = [dict(zip(feature_names, row, strict=True)) for row in values_matrix.tolist()]
     reasons = []
-    for index, row in out.iterrows():
-        values = {spec.name: row.get(spec.name) for spec in features}
-        parts = []
-        for cause in (attribution.primary[index], attribution.secondary[index]):
-            if cause is None:
-                continue
-            own = [name for name in contributions.columns if causes.get(name) == cause]
-            top = contributions.loc[index, own].sort_values(ascending=False).index[:2]
-            parts.append(render_reason(cause, values, features=features, top=list(top)))
+    for row, (values, primary, secondary) in enumerate(
+        zip(records, attribution.primary, attribution.secondary, strict=True)
+    ):
+        parts = [
+            render_reason(cause, values, features=features, top=list(order_of[cause][row]))
+            for cause in (primary, secondary)
+            if cause is not None and cause in order_of
+        ]
         reasons.append("。".join(parts))
     out["primary_cause"] = attribution.primary.to_numpy()
     out["secondary_cause"] = attribution.secondary.to_numpy()

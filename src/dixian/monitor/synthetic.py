@@ -58,6 +58,7 @@ def synthetic_panel(
     seed: int = 0,
     townships: int = 4,
     villages_per_township: int = 5,
+    first_id: int = 0,
 ) -> SyntheticPanel:
     """Simulate `households` households over `months` months from `start`.
 
@@ -68,6 +69,7 @@ def synthetic_panel(
         seed: random seed (the panel is a pure function of the arguments).
         townships: townships in the county.
         villages_per_township: villages per township.
+        first_id: number of the first household id (to generate a large panel in chunks).
     """
     rng = np.random.default_rng(seed)
     n, total = households, months + _BURN_IN
@@ -148,7 +150,7 @@ def synthetic_panel(
     first = parse_period(start)
     keep = slice(_BURN_IN, total)
     periods = [format_period(first + t) for t in range(months)]
-    ids = np.array([f"H{i:07d}" for i in range(n)])
+    ids = np.array([f"H{i:07d}" for i in range(first_id, first_id + n)])
 
     def flat(values: np.ndarray) -> np.ndarray:
         return np.asarray(values[:, keep]).reshape(-1)
@@ -198,6 +200,19 @@ def synthetic_panel(
     )
     frame.loc[frame["months_since_last_shock"] < 0, "months_since_last_shock"] = np.nan
     frame["income_change_yoy"] = frame["income_net_pc"] / frame["income_net_pc_last_year"] - 1
+    # The registry finds most households below the line (after rigid spending): they are
+    # monitoring objects already; the others wait to be discovered.
+    year = frame["period"].str[:4].astype(int)
+    line = year.map(lambda y: SYNTHETIC_LINES.get(y, SYNTHETIC_LINES[max(SYNTHETIC_LINES)]))
+    net = (
+        frame["income_net_total"] - frame["medical_oop_12m"] - frame["schooling_cost_12m"]
+    ) / frame["member_count"]
+    found = static(rng.random(n) < 0.8)
+    frame["registry_status"] = np.where(
+        (net < line) & found,
+        "monitored",
+        np.where(frame["is_left_poverty"], "exited_poverty", "ordinary"),
+    )
     starts = []
     for shock in SHOCKS:
         rows, cols = np.nonzero(flags[shock][:, keep])

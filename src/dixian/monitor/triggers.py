@@ -100,8 +100,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _evidence(row: pd.Series, rule: TriggerRule, *, with_records: bool) -> str:
-    values = {field: _plain(row[field]) for field in rule.evidence_fields}
+def _evidence(row: Mapping[str, Any], rule: TriggerRule, *, with_records: bool) -> str:
+    values = {field: _plain(row[field]) for field in rule.evidence_fields if field in row}
     payload: dict[str, Any] = {"values": values}
     if with_records and isinstance(row.get("evidence"), str):
         try:
@@ -143,7 +143,8 @@ def evaluate_triggers(
         if found.empty:
             continue
         found["evidence_json"] = [
-            _evidence(row, rule, with_records=with_records) for _, row in found.iterrows()
+            _evidence(row, rule, with_records=with_records)
+            for row in found.to_dict(orient="records")
         ]
         frames.append(
             pd.DataFrame(
