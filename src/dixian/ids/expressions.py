@@ -1,9 +1,9 @@
 """Resident ID checks as Ibis expressions, so they run inside DuckDB or Spark.
 
-Only engine-neutral operations are used (substr, ascii, translate, regex match/replace,
-integer arithmetic, CASE), no casts that can fail, so every row gets an answer on both
-engines. The check character is verified with the full ISO 7064 MOD 11-2 sum: for a valid
-number the weighted sum of all 18 characters (X counting 10, weight 1 at the check
+Only engine-neutral operations are used (substr, translate, regex match/replace, try_cast,
+integer arithmetic, CASE), nothing that can fail on a bad row, so every row gets an answer
+on both engines. The check character is verified with the full ISO 7064 MOD 11-2 sum: for a
+valid number the weighted sum of all 18 characters (X counting 10, weight 1 at the check
 position) is 1 modulo 11.
 
 Normalisation here handles what feeds contain (ASCII, full-width digits, x/X, spaces and
@@ -41,24 +41,16 @@ def ibis_normalise_id_number(column: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(clean, text, cleaned.replace("x", "X"))
 
 
-def _digit(text: ir.StringValue, position: int) -> ir.IntegerValue:
-    # ascii() never fails, unlike a cast; non-digits are excluded by a regex first.
-    return text.substr(position, 1).ascii_str() - 48
-
-
 def _upgrade_15(text: ir.StringValue) -> ir.StringValue:
     body = text.substr(0, 6) + "19" + text.substr(6, 9)
-    # Digits are read from the 15-digit text itself (body position i >= 8 is text i - 2),
-    # which keeps the SQL small; the inserted "19" contributes a constant.
-    total: ir.IntegerValue = _digit(text, 0) * WEIGHTS[0]
-    for position in range(1, 17):
-        if position in (6, 7):
-            continue
-        source = position if position < 6 else position - 2
-        total = total + _digit(text, source) * WEIGHTS[position]
-    total = total + (1 * WEIGHTS[6] + 9 * WEIGHTS[7])
-    check = (total % 11).cases(*((index, char) for index, char in enumerate(_CHECK_CHARS)))
-    return body + check
+    # Body positions 0-5 are the text's first six digits, 8-16 its last nine; the inserted
+    # "19" contributes a constant.
+    total = (
+        _weighted_sum(text.substr(0, 6).try_cast("int64"), 0, 6)
+        + _weighted_sum(text.substr(6, 9).try_cast("int64"), 8, 17)
+        + (1 * WEIGHTS[6] + 9 * WEIGHTS[7])
+    )
+    return body + ibis.literal(_CHECK_CHARS).substr(total % 11, 1)
 
 
 def _weighted_sum(value: ir.IntegerValue, start: int, end: int) -> ir.IntegerValue:
@@ -140,21 +132,23 @@ def ibis_check_id_numbers(
     number = step.__ids_number
     # Two integers hold the 17 body digits (9 + 8 fit in int64); try_cast gives null on
     # non-digits, and such rows are caught by the shape test, first in the error CASE.
+    # Substrings are the costly part on DuckDB, so there are only four.
     step = step.mutate(
         __ids_shape=number.re_search(_CLEAN_PATTERN),
-        __ids_check=ibis.ifelse(number.substr(17, 1) == "X", 10, _digit(number, 17)),
+        __ids_last=number.substr(17, 1),
         __ids_high=number.substr(0, 9).try_cast("int64"),
         __ids_low=number.substr(9, 8).try_cast("int64"),
-        __ids_year=number.substr(6, 4).try_cast("int64"),
-        __ids_month=number.substr(10, 2).try_cast("int64"),
-        __ids_day=number.substr(12, 2).try_cast("int64"),
-        __ids_province=number.substr(0, 2).try_cast("int64"),
+        __ids_ymd=number.substr(6, 8).try_cast("int64"),
     )
+    high, low, ymd = step.__ids_high, step.__ids_low, step.__ids_ymd
+    check = ibis.ifelse(step.__ids_last == "X", 10, step.__ids_last.try_cast("int64"))
     step = step.mutate(
-        __ids_sum=_weighted_sum(step.__ids_high, 0, 9)
-        + _weighted_sum(step.__ids_low, 9, 17)
-        + step.__ids_check,
-        __ids_male=step.__ids_low % 2 == 1,
+        __ids_sum=_weighted_sum(high, 0, 9) + _weighted_sum(low, 9, 17) + check,
+        __ids_year=ymd // 10000,
+        __ids_month=ymd // 100 % 100,
+        __ids_day=ymd % 100,
+        __ids_province=high // 10**7,
+        __ids_male=low % 2 == 1,
     )
     year, month, day = step.__ids_year, step.__ids_month, step.__ids_day
     today_value = today.year * 10000 + today.month * 100 + today.day
