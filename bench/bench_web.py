@@ -1,0 +1,293 @@
+"""Web latency under load: household page and dashboard with 50 concurrent users on loopback.
+
+Target (issue 9): on a 1,000,000-person county, household page p95 ≤ 300 ms and dashboard
+p95 ≤ 1 s with 50 concurrent users. The case database holds what a county's does: the
+households with a case (about 12% of households, Baoshan's monitored share rounded down),
+their members, and a mix of states; everything is written through `dixian.cases.service`,
+so each row has its audit entries like in production. The app runs under uvicorn in a
+separate process (`dixian.web.asgi`); the load generator is an httpx async client with one
+bearer-token session per virtual user. Each page view also writes its audit entry (reads of
+personal data are audited), so the figures include the ledger's cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+SIZES: dict[str, dict[str, int]] = {
+    # persons in the county, concurrent users, page views per user and page
+    "tiny": {"persons": 3_000, "users": 5, "views": 4},
+    "small": {"persons": 100_000, "users": 50, "views": 10},
+    "full": {"persons": 1_000_000, "users": 50, "views": 20},
+}
+HOUSEHOLD_SIZE = 3.1
+CASE_SHARE = 0.12
+VILLAGES_PER_TOWNSHIP = 15
+PERSONS_PER_VILLAGE = 3_300
+PASSWORD = "Bench!Pass-2026"
+COUNTY = "522799"
+
+
+def _villages(persons: int) -> list[str]:
+    count = max(2, persons // PERSONS_PER_VILLAGE)
+    return [
+        f"{COUNTY}{101 + i // VILLAGES_PER_TOWNSHIP:03d}{201 + i % VILLAGES_PER_TOWNSHIP:03d}"
+        for i in range(count)
+    ]
+
+
+def _seed(workspace_root: Path, persons: int) -> tuple[list[str], int]:
+    from dixian.cases.actor import Actor
+    from dixian.cases.db import CasesDatabase, upgrade_database
+    from dixian.cases.enums import Channel, Role
+    from dixian.cases.service import (
+        DiscoveryInput,
+        PersonInput,
+        record_discoveries,
+        transition_case,
+        upsert_household,
+    )
+    from dixian.config import init_workspace
+    from dixian.web.accounts import issue_account
+    from dixian.web.settings import WebSettings
+
+    workspace = init_workspace(workspace_root, province="52", county=COUNTY, name="bench")
+    db = CasesDatabase.from_workspace(workspace, create_key=True)
+    upgrade_database(db.engine)
+    rng = random.Random(20261122)
+    villages = _villages(persons)
+    households = int(persons / HOUSEHOLD_SIZE * CASE_SHARE)
+    system = Actor.system(name="bench")
+    demo = WebSettings(env="demo")
+    with db.session() as session:
+        for name, role, area in (
+            ("analyst", Role.COUNTY_ANALYST, COUNTY),
+            ("village", Role.VILLAGE_CASEWORKER, villages[0]),
+        ):
+            issue_account(session, actor=system, username=name, display_name=name, role=role,
+                          jurisdiction=area, settings=demo, password=PASSWORD)  # fmt: skip
+    ids: list[str] = []
+    today = date(2026, 11, 1)
+    batch = 2_000
+    for start in range(0, households, batch):
+        items = []
+        with db.session() as session:
+            for n in range(start, min(start + batch, households)):
+                hid = f"H{n:07d}"
+                village = rng.choice(villages)
+                size = max(1, min(8, round(rng.gauss(HOUSEHOLD_SIZE, 1.2))))
+                upsert_household(
+                    session, actor=system, household_id=hid, region_code=village,
+                    head_name=f"户主{n}", member_count=size, has_labour=rng.random() > 0.1,
+                    persons=[PersonInput(person_id=f"{hid}-{k}", name=f"成员{n}-{k}",
+                                         id_number=f"{village[:6]}19{rng.randint(50, 99)}0101"
+                                                   f"{rng.randint(100, 999)}{rng.randint(0, 9)}",
+                                         relation_to_head="户主" if k == 0 else "家属")
+                             for k in range(size)],
+                )  # fmt: skip
+                ids.append(hid)
+                items.append(
+                    DiscoveryInput(
+                        household_id=hid, region_code=village,
+                        period=f"2026-{rng.randint(1, 10):02d}",
+                        channel=rng.choice(list(Channel)),
+                        discovered_on=today - timedelta(days=rng.randint(0, 300)),
+                        evidence={"signal": "bench"}, risk_score=round(rng.random(), 3),
+                    )
+                )  # fmt: skip
+            result = record_discoveries(session, actor=system, discoveries=items)
+            # A share of the cases moves on, so the dashboard has states, causes and trends.
+            tenth = len(result.case_ids) // 10
+            for case_id in result.case_ids[:tenth]:
+                transition_case(
+                    session, actor=system_as(Role.VILLAGE_CASEWORKER), case_id=case_id,
+                    action="reject", expected_version=1,
+                    payload={"decided_on": today.isoformat(), "reason": "bench"}, today=today,
+                )  # fmt: skip
+            for case_id in result.case_ids[tenth : 2 * tenth]:
+                _confirm(
+                    session,
+                    case_id,
+                    rng.choice(CAUSES),
+                    today - timedelta(days=rng.randint(20, 250)),
+                )
+    db.dispose()
+    return ids, households
+
+
+CAUSES = ("illness", "disability", "schooling", "disaster", "lack_of_labour", "lack_of_skills")
+
+
+def _confirm(session: Any, case_id: int, cause: str, on: date) -> None:
+    """Visit, village review, township review and county confirmation of one case."""
+    from dixian.cases.enums import Role
+    from dixian.cases.service import transition_case
+
+    day = on.isoformat()
+    steps = [
+        (Role.VILLAGE_CASEWORKER, "record_visit", {
+            "visited_on": day, "per_capita_income": 4100, "labour_count": 1,
+            "food_clothing_secure": True, "education_secure": True, "medical_secure": False,
+            "housing_secure": True, "water_secure": True, "authorisation_signed_on": day}),
+        (Role.VILLAGE_CASEWORKER, "village_review", {
+            "decided_on": (on + timedelta(days=7)).isoformat(), "notice_start": day,
+            "notice_end": (on + timedelta(days=6)).isoformat()}),
+        (Role.TOWNSHIP_REVIEWER, "township_review", {
+            "decided_on": (on + timedelta(days=8)).isoformat()}),
+        (Role.COUNTY_ANALYST, "county_confirm", {
+            "decided_on": (on + timedelta(days=9)).isoformat(), "object_type": "marginal_at_risk",
+            "causes": [cause], "primary_cause": cause}),
+    ]  # fmt: skip
+    for version, (role, action, payload) in enumerate(steps, start=1):
+        transition_case(
+            session,
+            actor=system_as(role),
+            case_id=case_id,
+            action=action,
+            expected_version=version,
+            payload=payload,
+            today=on + timedelta(days=9),
+        )
+
+
+def system_as(role: Any) -> Any:
+    """The local principal acting with a business role (seeding only)."""
+    from dixian.cases.actor import Actor
+
+    return Actor(user_id=None, username="bench", role=str(role), jurisdiction=COUNTY)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_server(workspace_root: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DIXIAN_WORKSPACE": str(workspace_root),
+            "DIXIAN_WEB_ENV": "demo",
+            "DIXIAN_WEB_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE": "100000",
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "dixian.web.asgi:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    # A fixed argument list naming our own module; no shell.
+    return subprocess.Popen(command, env=env)
+
+
+async def _wait_ready(url: str, timeout: float = 120.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise RuntimeError("the web server did not start")
+
+
+async def _load(url: str, household_ids: list[str], users: int, views: int) -> dict[str, Any]:
+    import httpx
+
+    rng = random.Random(7)
+    latencies: dict[str, list[float]] = {"household": [], "dashboard": []}
+    errors = 0
+    limits = httpx.Limits(max_connections=users + 5, max_keepalive_connections=users + 5)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        tokens = []
+        for _ in range(users):
+            response = await client.post(
+                "/api/v1/auth/token", json={"username": "analyst", "password": PASSWORD}
+            )
+            response.raise_for_status()
+            tokens.append(response.json()["token"])
+
+        # Warm-up, not timed: first requests load the data standard and compile templates.
+        warm = {"Authorization": f"Bearer {tokens[0]}"}
+        for path in ("/dashboard", f"/households/{household_ids[0]}") * 3:
+            await client.get(path, headers=warm)
+
+        async def user(token: str) -> None:
+            nonlocal errors
+            headers = {"Authorization": f"Bearer {token}"}
+            for _ in range(views):
+                for kind in ("household", "dashboard"):
+                    path = (
+                        f"/households/{rng.choice(household_ids)}"
+                        if kind == "household"
+                        else "/dashboard"
+                    )
+                    started = time.perf_counter()
+                    response = await client.get(path, headers=headers)
+                    latencies[kind].append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(user(token) for token in tokens))
+        elapsed = time.perf_counter() - started
+    figures: dict[str, Any] = {"errors": errors, "load_seconds": round(elapsed, 2)}
+    for kind, values in latencies.items():
+        ordered = sorted(values)
+        figures[f"{kind}_requests"] = len(ordered)
+        figures[f"{kind}_p50_ms"] = round(statistics.median(ordered) * 1000, 1)
+        figures[f"{kind}_p95_ms"] = round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1)
+        figures[f"{kind}_max_ms"] = round(ordered[-1] * 1000, 1)
+    figures["requests_per_second"] = round(sum(len(v) for v in latencies.values()) / elapsed, 1)
+    return figures
+
+
+def run(size: str, workdir: Path) -> dict[str, Any]:
+    """Seed a county's case database, serve it, and measure page latency under load."""
+    spec = SIZES[size]
+    root = workdir / "ws"
+    started = time.perf_counter()
+    household_ids, households = _seed(root, spec["persons"])
+    seed_seconds = time.perf_counter() - started
+    port = _free_port()
+    workers = 1 if size == "tiny" else 2
+    server = _start_server(root, port, workers)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        asyncio.run(_wait_ready(url))
+        figures = asyncio.run(_load(url, household_ids, spec["users"], spec["views"]))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "persons_in_county": spec["persons"],
+        "households_with_case": households,
+        "concurrent_users": spec["users"],
+        "server_workers": workers,
+        "seed_seconds": round(seed_seconds, 1),
+        **figures,
+    }
