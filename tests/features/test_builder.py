@@ -29,7 +29,10 @@ def _staged(backend: Any, dataset: str, rows: list[dict[str, Any]], schema: dict
 
 @pytest.fixture(scope="module")
 def warehouse() -> Any:
-    backend = ibis.duckdb.connect()
+    return _build_warehouse(ibis.duckdb.connect())
+
+
+def _build_warehouse(backend: Any) -> Any:
     persons = [
         ("p1", date(1980, 5, 1), VILLAGE_A),  # head of h1, works as migrant
         ("p2", date(1982, 3, 1), VILLAGE_A),  # spouse, serious illness in 2023-02
@@ -330,3 +333,27 @@ def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
     stored = warehouse.table("household_period").to_pandas()
     jan24 = stored[(stored.household_id == "h1") & (stored.period == "2024-01")].iloc[0]
     assert jan24["income_change_yoy"] == pytest.approx(-1.0)  # history came from 2023-01
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_builds_the_same_panel(warehouse: Any, spark_backend: Any) -> None:
+    import pandas as pd
+
+    settings = FeatureSettings(farm_net_income_per_mu=0)
+    before = set(spark_backend.list_tables())
+    spark_warehouse = _build_warehouse(spark_backend)
+    try:
+        spark = build_household_period(spark_warehouse, settings=settings).to_pandas()
+    finally:
+        for name in set(spark_backend.list_tables()) - before:
+            spark_backend.drop_table(name, force=True)
+    duck = build_household_period(warehouse, settings=settings).to_pandas()
+    order = ["household_id", "period"]
+    spark = spark.drop(columns="evidence").sort_values(order).reset_index(drop=True)
+    duck = duck.drop(columns="evidence").sort_values(order).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        duck.astype(object).where(duck.notna(), None),
+        spark.astype(object).where(spark.notna(), None),
+        check_dtype=False,
+    )

@@ -30,6 +30,14 @@ NON_COMPULSORY_STAGES = (
     "postgraduate",
 )
 EXEMPT_VEHICLES = ("motorcycle", "agricultural")
+COMPULSORY_STAGES = ("primary", "junior_secondary")
+HIGH_SCHOOL_STAGES = ("senior_secondary", "secondary_vocational")
+TERTIARY_STAGES = ("higher_vocational", "undergraduate", "postgraduate")
+
+
+def _stage_in(stage: ir.StringValue, stages: tuple[str, ...]) -> ir.BooleanValue:
+    # A NULL condition counts as 0 on DuckDB but makes Spark's count NULL: never pass NULL.
+    return stage.isin(list(stages)).fill_null(False)
 
 
 def _part(values: ir.Table, evidence: list[ir.Table]) -> _Part:
@@ -59,9 +67,9 @@ def members(backend: BaseBackend, grid: ir.Table) -> ir.Table:
         region_code=ibis.coalesce(grid.region_code.max(where=head), grid.region_code.max()),
         head_person_id=grid.person_id.max(where=head),
         member_count=grid.count(),
-        members_under_16=grid.count(where=grid.age < 16),
-        members_16_59=grid.count(where=(grid.age >= 16) & (grid.age <= 59)),
-        members_60_plus=grid.count(where=grid.age >= 60),
+        members_under_16=grid.count(where=(grid.age < 16).fill_null(False)),
+        members_16_59=grid.count(where=((grid.age >= 16) & (grid.age <= 59)).fill_null(False)),
+        members_60_plus=grid.count(where=(grid.age >= 60).fill_null(False)),
         head_age=grid.age.max(where=head),
     )
 
@@ -137,24 +145,22 @@ def labour(backend: BaseBackend, grid: ir.Table, settings: FeatureSettings) -> _
     stage = flags.stage if "stage" in present else ibis.null("string")
     student = stage.notnull()
     severe = flag("is_severe")
-    working_age = (flags.age >= 16) & (flags.age <= 59)
+    working_age = ((flags.age >= 16) & (flags.age <= 59)).fill_null(False)
     capable = working_age & ~severe & ~student & ~flag("is_serious")
     values = flags.group_by(KEYS).aggregate(
         labour_capacity_count=flags.count(where=capable),
         dependant_count=flags.count(
-            where=(flags.age < 16) | (flags.age >= 60) | student | (severe & working_age)
+            where=((flags.age < 16) | (flags.age >= 60)).fill_null(False)
+            | student
+            | (severe & working_age)
         ),
         disabled_count=flags.count(where=flag("is_disabled")),
         severe_disabled_count=flags.count(where=severe),
         serious_illness_count=flags.count(where=flag("is_serious")),
         chronic_illness_count=flags.count(where=flag("is_chronic")),
-        students_compulsory=flags.count(where=stage.isin(["primary", "junior_secondary"])),
-        students_high_school=flags.count(
-            where=stage.isin(["senior_secondary", "secondary_vocational"])
-        ),
-        students_tertiary=flags.count(
-            where=stage.isin(["higher_vocational", "undergraduate", "postgraduate"])
-        ),
+        students_compulsory=flags.count(where=_stage_in(stage, COMPULSORY_STAGES)),
+        students_high_school=flags.count(where=_stage_in(stage, HIGH_SCHOOL_STAGES)),
+        students_tertiary=flags.count(where=_stage_in(stage, TERTIARY_STAGES)),
     )
     return _part(values, evidence)
 

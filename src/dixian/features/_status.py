@@ -54,7 +54,7 @@ def assets(
             vehicles.filter(vehicles.vehicle_status == "normal"), "registration_date"
         )
         joined = window(held, grid, "e_month", 0, point_in_time=True)
-        non_exempt = ~joined.vehicle_type.isin(list(EXEMPT_VEHICLES))
+        non_exempt = ~joined.vehicle_type.isin(list(EXEMPT_VEHICLES)).fill_null(False)
         add(
             joined.group_by(KEYS).aggregate(
                 vehicle_count=joined.count(),

@@ -180,9 +180,27 @@ def build_household_period(
     return _conform(panel)
 
 
+INTERMEDIATE_PREFIX = "_features_"
+
+
 def _materialise(backend: BaseBackend, name: str, expression: ir.Table) -> ir.Table:
-    """Compute an intermediate result into a temporary table of this connection."""
-    return backend.create_table(f"_features_{name}", expression, temp=True, overwrite=True)
+    """Compute an intermediate result into a temporary table of this connection.
+
+    Engines without temporary tables (Spark) get an ordinary table, dropped by
+    `drop_intermediates` once the panel is stored.
+    """
+    table_name = f"{INTERMEDIATE_PREFIX}{name}"
+    try:
+        return backend.create_table(table_name, expression, temp=True, overwrite=True)
+    except NotImplementedError:
+        return backend.create_table(table_name, expression, overwrite=True)
+
+
+def drop_intermediates(backend: BaseBackend) -> None:
+    """Drop the intermediate tables a build left (a no-op for temporary ones)."""
+    for name in backend.list_tables():
+        if name.startswith(INTERMEDIATE_PREFIX):
+            backend.drop_table(name, force=True)
 
 
 def _conform(panel: ir.Table) -> ir.Table:

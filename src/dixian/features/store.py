@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dixian.features.builder import FeatureSettings, build_household_period
+from dixian.features.builder import FeatureSettings, build_household_period, drop_intermediates
 from dixian.features.panel_schema import PANEL_TABLE, check_panel_table
 from dixian.features.sources import MEMBERSHIP_TABLE
 
@@ -67,8 +67,11 @@ def update_household_period(
         kept = backend.table(PANEL_TABLE)
         combined = kept.filter(~kept.period.isin(wanted)).union(built)
     staging_name = f"{PANEL_TABLE}__new"
-    backend.create_table(staging_name, combined, overwrite=True)
-    _swap(backend, staging_name)
+    try:
+        backend.create_table(staging_name, combined, overwrite=True)
+        _swap(backend, staging_name)
+    finally:
+        drop_intermediates(backend)
     stored = backend.table(PANEL_TABLE)
     figures.update(
         rows_written=int(stored.filter(stored.period.isin(wanted)).count().execute()),
