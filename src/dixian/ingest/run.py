@@ -95,7 +95,13 @@ def discover_feeds(workspace: Workspace, paths: Iterable[Path] | None = None) ->
             found.add(root)
         else:
             raise FeedValidationError(f"{root}: no such file or folder")
-    return sorted(found, key=lambda p: p.as_posix())
+    return sorted(found, key=_feed_order)
+
+
+def _feed_order(path: Path) -> tuple[str, str, int, str]:
+    # A correction file (`2024-01.correction.csv`) follows the batch it corrects.
+    stem = path.name.split(".")[0]
+    return (path.parent.as_posix(), stem, int(".correction" in path.name.lower()), path.name)
 
 
 def _source_name(workspace: Workspace, path: Path) -> str:
