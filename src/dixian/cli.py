@@ -26,6 +26,7 @@ from dixian.errors import DixianError
 COMMAND_MODULES: tuple[str, ...] = (
     "dixian.standards.cli",
     "dixian.simulate.cli",
+    "dixian.ingest.cli",
     "dixian.ids_cli",
     "dixian.link.cli",
     "dixian.features.cli",
