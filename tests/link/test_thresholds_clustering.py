@@ -45,3 +45,11 @@ def test_clustering_is_independent_of_edge_order() -> None:
     second = cluster_edges(["y2", "y1", "x3", "x2", "x1"], list(reversed(edges)))
     assert first == second
     assert first["x3"] == "x1" and first["y2"] == "y1"
+
+
+def test_a_tie_group_at_the_cut_is_not_accepted_when_it_breaks_the_target() -> None:
+    p = np.array([0.99999] * 200 + [0.77] * 300)
+    chosen = choose_thresholds(p, target_precision=0.995, target_recall=0.999)
+    assert chosen.accept > 0.77
+    assert chosen.accepted_pairs == 200
+    assert chosen.expected_precision >= 0.995

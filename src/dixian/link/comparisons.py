@@ -265,9 +265,17 @@ def build_blocking_rules(
         if has_birth and has_region:
             rules.append("l.birth_str = r.birth_str and l.region_code = r.region_code")
         if has_name and has_region:
-            rules.append("l.name_key = r.name_key and l.region_code = r.region_code")
+            rules.append("l.name_pinyin = r.name_pinyin and l.region_code = r.region_code")
         if has_id:
             rules.append("l.id_region = r.id_region and l.id_birth = r.id_birth")
+        if has_name and (has_birth or has_region):
+            # Records that carry a name and nothing else to block on (a deposit or vehicle
+            # record without its ID number) are compared on the name alone.
+            rules.append(
+                "l.name_key = r.name_key and ("
+                "(l.birth_str is null and l.region_code is null) "
+                "or (r.birth_str is null and r.region_code is null))"
+            )
         if has_name and not has_birth and not has_region:
             rules.append("l.name_pinyin = r.name_pinyin")
     else:

@@ -20,14 +20,11 @@ profiles (and those touched by a new reviewer decision) are linked, with the sav
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +36,14 @@ import pyarrow.compute as pc
 from dixian.config import Workspace
 from dixian.engine import open_backend
 from dixian.errors import UserError
-from dixian.ids import repair_candidates, validate_id_numbers
-from dixian.link.chinese import name_key
+from dixian.link.chinese import pinyin
+from dixian.link.identity import (
+    analyse_ids,
+    person_id_for,
+    profile_ids,
+    repair_ids,
+    workspace_secret,
+)
 from dixian.link.matcher import MatcherOptions
 from dixian.link.prepare import prepare_nodes
 from dixian.link.records import distinct_profiles, person_records
@@ -69,82 +72,6 @@ class LinkRun:
     run_id: str
     mode: str
     figures: dict[str, Any] = field(default_factory=dict)
-
-
-def _secret(workspace: Workspace) -> bytes:
-    path = workspace.artifacts_dir / "link" / "person_id.key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="ascii")
-        path.chmod(0o600)
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
-
-
-def _person_id(secret: bytes, kind: str, value: str) -> str:
-    # A keyed hash: stable across runs, and not reversible to the ID number by a dictionary
-    # of all possible numbers without the workspace's key.
-    digest = hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-    return "P" + digest[:15].upper()
-
-
-def _profile_ids(secret: bytes, keys: list[str]) -> list[str]:
-    # Keyed like person ids: the key holds names and ID numbers.
-    return [hmac.new(secret, key.encode("utf-8"), hashlib.sha256).hexdigest()[:20] for key in keys]
-
-
-def _birth_from_bad_id(number: str | None, today: date) -> date | None:
-    if not number or len(number) != 18 or not number[6:14].isdigit():
-        return None
-    try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return None
-    return born if date(1900, 1, 1) <= born <= today else None
-
-
-def _sex_from_bad_id(number: str | None) -> str | None:
-    if not number or len(number) != 18 or not number[16].isdigit():
-        return None
-    return "M" if int(number[16]) % 2 else "F"
-
-
-def _analyse_ids(profiles: pa.Table) -> pa.Table:
-    """Add ID validity, consistency and the effective birth date and sex of each profile."""
-    today = date.today()
-    checks = validate_id_numbers(profiles.column("id_number"), today=today)
-    valid = pc.fill_null(checks.column("valid"), False)
-    normalised = checks.column("normalised")
-    id_birth, id_sex = checks.column("birth_date"), checks.column("sex")
-    birth, sex = profiles.column("birth_date"), profiles.column("sex")
-    birth_agrees = pc.or_kleene(pc.is_null(birth), pc.equal(birth, id_birth))
-    sex_agrees = pc.or_kleene(pc.is_null(sex), pc.equal(sex, id_sex))
-    consistent = pc.fill_null(pc.and_kleene(valid, pc.and_kleene(birth_agrees, sex_agrees)), False)
-    numbers = normalised.to_pylist()
-    valid_list = valid.to_pylist()
-    bad_birth = pa.array(
-        [
-            None if ok else _birth_from_bad_id(n, today)
-            for n, ok in zip(numbers, valid_list, strict=True)
-        ],
-        pa.date32(),
-    )
-    bad_sex = pa.array(
-        [None if ok else _sex_from_bad_id(n) for n, ok in zip(numbers, valid_list, strict=True)],
-        pa.string(),
-    )
-    effective_birth = pc.coalesce(birth, pc.if_else(valid, id_birth, bad_birth))
-    effective_sex = pc.coalesce(sex, pc.if_else(valid, id_sex, bad_sex))
-    return (
-        profiles.append_column("id_norm", pc.if_else(pc.equal(normalised, ""), None, normalised))
-        .append_column("id_valid", valid)
-        .append_column("id_consistent", consistent)
-        .append_column("eff_birth", effective_birth)
-        .append_column("eff_sex", effective_sex)
-        .append_column(
-            "name_key",
-            pa.array([name_key(n) for n in profiles.column("name").to_pylist()], pa.string()),
-        )
-    )
 
 
 _AGGREGATE_SQL = """
@@ -185,7 +112,7 @@ def link_workspace(
     say = progress or (lambda _message: None)
     settings = settings or load_link_settings(workspace.root)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    secret = _secret(workspace)
+    secret = workspace_secret(workspace)
     backend = open_backend(workspace)
     records = person_records(backend)
     if records is None:
@@ -196,9 +123,9 @@ def link_workspace(
     profiles = distinct_profiles(records).to_pyarrow()
     profiles = profiles.append_column(
         "profile_id",
-        pa.array(_profile_ids(secret, profiles.column("profile_key").to_pylist()), pa.string()),
+        pa.array(profile_ids(secret, profiles.column("profile_key").to_pylist()), pa.string()),
     )
-    profiles = _analyse_ids(profiles)
+    profiles = analyse_ids(profiles)
     previous = None if full else read_table_or_none(backend, LINK_PROFILES)
     queue = load_review_queue(backend)
     mode = "full" if previous is None else "incremental"
@@ -254,50 +181,25 @@ def link_workspace(
         if method == "id" and row["id_norm"]:
             id_person[row["id_norm"]] = person
         if row["name_key"]:
-            person_names.setdefault(person, set()).add(row["name_key"])
+            person_names.setdefault(person, set()).add(pinyin(row["name_key"]) or "")
 
     say("身份证号确定性匹配 deterministic ID links")
     new_rows = [row for row in rows if row["profile_id"] not in known]
     counts = {"id": 0, "id_repaired": 0, "probabilistic": 0, "reviewed": 0, "new_person": 0}
     for row in new_rows:
         if row["id_consistent"]:
-            person = id_person.get(row["id_norm"]) or _person_id(secret, "id", row["id_norm"])
+            person = id_person.get(row["id_norm"]) or person_id_for(secret, "id", row["id_norm"])
             id_person[row["id_norm"]] = person
             known[row["profile_id"]] = (person, "id", 1.0)
             counts["id"] += 1
             if row["name_key"]:
-                person_names.setdefault(person, set()).add(row["name_key"])
+                person_names.setdefault(person, set()).add(pinyin(row["name_key"]) or "")
 
     say("身份证号纠错 repairing ID numbers")
-    id_birth_of = {number: number[6:14] for number in id_person}
-    repairs: list[dict[str, Any]] = []
-    for row in new_rows:
-        if row["profile_id"] in known or row["id_valid"] or not row["id_norm"]:
-            continue
-        if len(row["id_norm"]) != 18 or not row["name_key"]:
-            continue
-        hits: list[tuple[str, str]] = []
-        for candidate in repair_candidates(row["id_norm"]):
-            found = id_person.get(candidate)
-            if found is None or row["name_key"] not in person_names.get(found, set()):
-                continue
-            stated = row["birth_date"]
-            if stated is not None and stated.strftime("%Y%m%d") != id_birth_of[candidate]:
-                continue
-            hits.append((candidate, found))
-        if len(hits) == 1:
-            candidate, person = hits[0]
-            known[row["profile_id"]] = (person, "id_repaired", 1.0)
-            counts["id_repaired"] += 1
-            repairs.append(
-                {
-                    "run_id": run_id,
-                    "profile_id": row["profile_id"],
-                    "original_id_number": row["id_norm"],
-                    "repaired_id_number": candidate,
-                    "person_id": person,
-                }
-            )
+    repairs = repair_ids(new_rows, known=known, id_person=id_person, person_names=person_names)
+    counts["id_repaired"] = len(repairs)
+    for repair in repairs:
+        repair["run_id"] = run_id
 
     leftovers = [row["profile_id"] for row in new_rows if row["profile_id"] not in known]
     con = duckdb.connect()
@@ -346,6 +248,7 @@ def link_workspace(
             must_link=must_link,
             cannot_link=cannot_link,
             prior=_prior(len(leftovers), reps.num_rows),
+            exclusive_persons=reps.num_rows,
         )
         best: dict[str, float] = {}
         reviewed_nodes: set[str] = set()
@@ -361,7 +264,7 @@ def link_workspace(
             node = f"R:{profile_id}"
             root = resolution.clusters[node]
             if root.startswith("R:"):
-                person = _person_id(secret, "cluster", root[2:])
+                person = person_id_for(secret, "cluster", root[2:])
                 if root == node:
                     counts["new_person"] += 1
             else:
@@ -391,7 +294,7 @@ def link_workspace(
     write_table(backend, LINK_PROFILES, link_profiles)
     write_table(backend, PERSONS, persons)
     write_person_link(backend, records, link_profiles)
-    new_queue = merge_review_queue(queue, review_items, applied_before=True)
+    new_queue = merge_review_queue(queue, review_items, keep_open=not full)
     write_table(backend, REVIEW_QUEUE, new_queue)
     if repairs or read_table_or_none(backend, ID_REPAIRS) is None:
         old = None if full else read_table_or_none(backend, ID_REPAIRS)

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from dixian.link.clustering import cluster_edges
 from dixian.link.matcher import Matcher, MatcherOptions
+from dixian.link.posterior import exclusive_posterior
 from dixian.link.thresholds import Thresholds, choose_thresholds
 
 DECISION_ACCEPT = "accept"
@@ -51,6 +52,7 @@ def resolve(
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
     prior: float | None = None,
+    exclusive_persons: int | None = None,
 ) -> Resolution:
     """Train (unless a model is given), score, choose thresholds and cluster.
 
@@ -66,6 +68,9 @@ def resolve(
         cannot_link: node pairs a reviewer declared different.
         prior: the probability that two nodes of this table match, when the caller knows
             it better than a deterministic-rule estimate (default: estimated).
+        exclusive_persons: when the table holds this many known persons (source
+            "person"), record–person pairs are re-scored with the one-person-per-record
+            posterior (`dixian.link.posterior`).
 
     Returns:
         The resolution.
@@ -92,6 +97,16 @@ def resolve(
     pairs = matcher.predict()
     labels = matcher.level_labels()
     probabilities = pairs.column("match_probability").to_numpy(zero_copy_only=False)
+    if exclusive_persons:
+        used_prior = matcher.linker._settings_obj._probability_two_random_records_match
+        probabilities, _share = exclusive_posterior(
+            pairs, prior=used_prior, n_persons=exclusive_persons
+        )
+        pairs = pairs.set_column(
+            pairs.column_names.index("match_probability"),
+            "match_probability",
+            pa.array(probabilities, pa.float64()),
+        )
     thresholds = choose_thresholds(
         probabilities, target_precision=target_precision, target_recall=target_recall
     )

@@ -100,14 +100,21 @@ def load_review_queue(backend: Any) -> pa.Table | None:
     return None if table is None else table.cast(REVIEW_SCHEMA)
 
 
-def merge_review_queue(
-    old: pa.Table | None, new: pa.Table | None, *, applied_before: bool
-) -> pa.Table:
-    """Decided items stay (marked applied); open items are refreshed by this run's pairs."""
+def merge_review_queue(old: pa.Table | None, new: pa.Table | None, *, keep_open: bool) -> pa.Table:
+    """Decided items stay (now applied); open items are refreshed by this run's pairs.
+
+    Args:
+        old: the queue before the run.
+        new: this run's review-band pairs.
+        keep_open: keep earlier open items this run did not score again (an incremental
+            run scores only new records); a full run replaces them.
+    """
     rows: dict[str, dict[str, Any]] = {}
     for item in [] if old is None else old.to_pylist():
-        if item["status"] != "open" and applied_before:
+        if item["status"] != "open":
             item["applied"] = True
+        elif not keep_open:
+            continue
         rows[item["review_id"]] = item
     for item in [] if new is None else new.to_pylist():
         existing = rows.get(item["review_id"])

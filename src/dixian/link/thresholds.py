@@ -49,9 +49,13 @@ def choose_thresholds(
         return Thresholds(1.0, 1.0, 1.0, 1.0, 0, 0)
     cumulative_mean = np.cumsum(p) / np.arange(1, p.size + 1)
     meets = np.nonzero(cumulative_mean >= target_precision)[0]
-    # Take the largest prefix that meets the target; ties at the cut stay together.
+    # Take the largest prefix that meets the target. Pairs with equal probability (often
+    # hundreds share one comparison vector) are accepted or not together: if the tie group
+    # at the cut would break the target, the cut moves above it.
     n_accept = int(meets[-1]) + 1 if meets.size else 0
     accept = float(p[n_accept - 1]) if n_accept else float(np.nextafter(p[0], 2.0))
+    if n_accept and p[p >= accept].mean() < target_precision:
+        accept = float(np.nextafter(accept, 2.0))
     n_accept = int(np.count_nonzero(p >= accept))
     expected_matches = float(p.sum())
     # Pairs from the bottom are rejected while their summed probability stays within budget.

@@ -1,0 +1,145 @@
+"""Identity rules: person and profile ids, ID-number analysis and ID repair.
+
+Person ids are keyed hashes (HMAC-SHA256 with a per-workspace key kept in
+`W/artifacts/link/person_id.key`): stable across runs and full re-links, and not
+reversible to an ID number by trying every possible number without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dixian.config import Workspace
+from dixian.ids import repair_candidates, validate_id_numbers
+from dixian.link.chinese import name_key, pinyin
+
+
+def workspace_secret(workspace: Workspace) -> bytes:
+    path = workspace.artifacts_dir / "link" / "person_id.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+def person_id_for(secret: bytes, kind: str, value: str) -> str:
+    # A keyed hash: stable across runs, and not reversible to the ID number by a dictionary
+    # of all possible numbers without the workspace's key.
+    digest = hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return "P" + digest[:15].upper()
+
+
+def profile_ids(secret: bytes, keys: list[str]) -> list[str]:
+    # Keyed like person ids: the key holds names and ID numbers.
+    return [hmac.new(secret, key.encode("utf-8"), hashlib.sha256).hexdigest()[:20] for key in keys]
+
+
+def _birth_from_bad_id(number: str | None, today: date) -> date | None:
+    if not number or len(number) != 18 or not number[6:14].isdigit():
+        return None
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    return born if date(1900, 1, 1) <= born <= today else None
+
+
+def _sex_from_bad_id(number: str | None) -> str | None:
+    if not number or len(number) != 18 or not number[16].isdigit():
+        return None
+    return "M" if int(number[16]) % 2 else "F"
+
+
+def analyse_ids(profiles: pa.Table) -> pa.Table:
+    """Add ID validity, consistency and the effective birth date and sex of each profile."""
+    today = date.today()
+    checks = validate_id_numbers(profiles.column("id_number"), today=today)
+    valid = pc.fill_null(checks.column("valid"), False)
+    normalised = checks.column("normalised")
+    id_birth, id_sex = checks.column("birth_date"), checks.column("sex")
+    birth, sex = profiles.column("birth_date"), profiles.column("sex")
+    birth_agrees = pc.or_kleene(pc.is_null(birth), pc.equal(birth, id_birth))
+    sex_agrees = pc.or_kleene(pc.is_null(sex), pc.equal(sex, id_sex))
+    consistent = pc.fill_null(pc.and_kleene(valid, pc.and_kleene(birth_agrees, sex_agrees)), False)
+    numbers = normalised.to_pylist()
+    valid_list = valid.to_pylist()
+    bad_birth = pa.array(
+        [
+            None if ok else _birth_from_bad_id(n, today)
+            for n, ok in zip(numbers, valid_list, strict=True)
+        ],
+        pa.date32(),
+    )
+    bad_sex = pa.array(
+        [None if ok else _sex_from_bad_id(n) for n, ok in zip(numbers, valid_list, strict=True)],
+        pa.string(),
+    )
+    effective_birth = pc.coalesce(birth, pc.if_else(valid, id_birth, bad_birth))
+    effective_sex = pc.coalesce(sex, pc.if_else(valid, id_sex, bad_sex))
+    return (
+        profiles.append_column("id_norm", pc.if_else(pc.equal(normalised, ""), None, normalised))
+        .append_column("id_valid", valid)
+        .append_column("id_consistent", consistent)
+        .append_column("eff_birth", effective_birth)
+        .append_column("eff_sex", effective_sex)
+        .append_column(
+            "name_key",
+            pa.array([name_key(n) for n in profiles.column("name").to_pylist()], pa.string()),
+        )
+    )
+
+
+def repair_ids(
+    rows: list[dict[str, Any]],
+    *,
+    known: dict[str, tuple[str, str, float | None]],
+    id_person: dict[str, str],
+    person_names: dict[str, set[str]],
+) -> list[dict[str, Any]]:
+    """Repair failing 18-character ID numbers against the persons known by ID.
+
+    A profile is repaired when exactly one of its repair candidates
+    (`dixian.ids.repair_candidates`: one substituted character or one transposition) is
+    the ID number of a known person whose name sounds the same (pinyin, so a homophone
+    or a traditional form still agrees) and whose birth date equals the profile's stated
+    birth date, when it states one. `known` is updated in place.
+
+    Returns:
+        One record per repair (profile, original and repaired number, person).
+    """
+    repairs: list[dict[str, Any]] = []
+    for row in rows:
+        if row["profile_id"] in known or row["id_valid"] or not row["id_norm"]:
+            continue
+        if len(row["id_norm"]) != 18 or not row["name_key"]:
+            continue
+        sound = pinyin(row["name_key"])
+        hits: list[tuple[str, str]] = []
+        for candidate in repair_candidates(row["id_norm"]):
+            found = id_person.get(candidate)
+            if found is None or sound not in person_names.get(found, set()):
+                continue
+            stated = row["birth_date"]
+            if stated is not None and stated.strftime("%Y%m%d") != candidate[6:14]:
+                continue
+            hits.append((candidate, found))
+        if len(hits) == 1:
+            candidate, person = hits[0]
+            known[row["profile_id"]] = (person, "id_repaired", 1.0)
+            repairs.append(
+                {
+                    "profile_id": row["profile_id"],
+                    "original_id_number": row["id_norm"],
+                    "repaired_id_number": candidate,
+                    "person_id": person,
+                }
+            )
+    return repairs
