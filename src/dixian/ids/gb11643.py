@@ -257,11 +257,10 @@ def validate_id_number(
     if len(number) != 18:
         return IdCheck(valid=False, normalised=number, error=id_error("length"))
     result = _check18(number, today)
-    repairable = result.error is not None and result.error.code in _REPAIRABLE
-    if repairs and repairable:
-        assert result.error is not None
+    error = result.error
+    if repairs and error is not None and error.code in _REPAIRABLE:
         candidates = tuple(repair_candidates(number, today=today))
-        return IdCheck(valid=False, normalised=number, error=result.error, repairs=candidates)
+        return IdCheck(valid=False, normalised=number, error=error, repairs=candidates)
     return result
 
 
