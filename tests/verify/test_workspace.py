@@ -171,3 +171,42 @@ def test_application_human_output_and_errors(workspace: Workspace, tmp_path: Pat
     result = run_cli("verify", "-w", str(workspace.root), "--application", str(stranger))
     assert result.exit_code == 4
     assert "no declared member was found" in result.stderr
+
+
+class _OtherEngine:
+    """The workspace backend seen as a non-DuckDB engine: lookups take the Ibis path."""
+
+    name = "other"
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute == "con":
+            raise AttributeError(attribute)
+        return getattr(self._backend, attribute)
+
+
+def test_lookups_agree_on_both_paths(workspace: Workspace) -> None:
+    from dixian.verify.lookup import (
+        members_of,
+        memberships_of,
+        panel_history,
+        prepare_lookups,
+    )
+
+    _county(workspace)
+    backend = open_backend(workspace)
+    assert len(prepare_lookups(backend)) == 5
+    other = _OtherEngine(backend)
+    ids = [_IDS["p1"], _IDS["p4"], "522727199901010011"]
+    for engine in (backend, other):
+        found = sorted(memberships_of(engine, ids, "2024-06"), key=lambda r: r["id_number"])
+        assert [(r["id_number"], r["household_id"]) for r in found] == [
+            (_IDS["p4"], "h1"),
+            (_IDS["p1"], "h1"),
+        ]
+        assert memberships_of(engine, ids, "2024-05") == []
+        assert members_of(engine, "h1", "2024-06") == {v: k for k, v in _IDS.items()}
+        assert [row["household_id"] for row in panel_history(engine, "h2", None)] == ["h2"]
+        assert panel_history(engine, "h2", "2024-05") == []

@@ -99,6 +99,28 @@ def _application(workspace: Workspace, path: Path, backend: Any, *, as_json: boo
     print_summary("申请核对 application verification", figures)
 
 
+def evaluate(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> None:
+    """Score problem leads against the simulator's planted ineligibility (评估)."""
+    from dixian.verify.evaluate import evaluate_verify
+
+    opened = Workspace.open(workspace)
+    figures = evaluate_verify(opened, backend=open_backend(opened))
+    print_summary("核对评估 verification evaluation", figures, as_json=as_json)
+
+
+def _evaluate_group(app: typer.Typer) -> typer.Typer:
+    """The shared `dixian evaluate` group (other stages add their own evaluations)."""
+    for group in app.registered_groups:
+        if group.name == "evaluate" and group.typer_instance is not None:
+            return group.typer_instance
+    group_app = typer.Typer(
+        help="Score a stage against the simulator's truth.", no_args_is_help=True
+    )
+    app.add_typer(group_app, name="evaluate")
+    return group_app
+
+
 def register(app: typer.Typer) -> None:
-    """Add `dixian verify` to the CLI."""
+    """Add `dixian verify` and `dixian evaluate verify` to the CLI."""
     app.command("verify")(verify)
+    _evaluate_group(app).command("verify")(evaluate)

@@ -18,6 +18,7 @@ from dixian.policy import PolicySet, load_policy_set
 from dixian.verify.application import ApplicationResult, read_declaration, verify_application
 from dixian.verify.batch import RESULTS_TABLE, verify_programs
 from dixian.verify.leads import LEADS_TABLE, find_problem_leads, leads_frame_rows
+from dixian.verify.lookup import prepare_lookups
 from dixian.verify.results import ProblemLead, Status
 
 _LEADS_SCHEMA = pa.schema(
@@ -134,6 +135,7 @@ def run_batch(
     )
     leads_table = pa.Table.from_pylist(leads_frame_rows(run.leads), schema=_LEADS_SCHEMA)
     backend.create_table(LEADS_TABLE, ibis.memtable(leads_table), overwrite=True)
+    prepare_lookups(backend)  # so that applications that follow are point queries
     advance("problem leads written")
     return run
 
