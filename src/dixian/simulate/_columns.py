@@ -77,11 +77,15 @@ def render_column(
         corrupt: rows whose required amounts are mis-keyed (corrected in a later file).
     """
     n = values.size
+    # Row noise goes to the row's identity fields (roles name and id_number), so that the
+    # truth's per-row noise list describes the person the row is about.
     if spec.type == "name":
-        text = noisy_names(values, profile, rng, tags) if noisy else values.astype(object)
+        own = noisy and spec.role == "name"
+        text = noisy_names(values, profile, rng, tags) if own else values.astype(object)
         return pa.array(text, type=pa.string())
     if spec.type == "id_number":
-        text = noisy_ids(values, profile, rng, tags) if noisy else values.astype(object)
+        own = noisy and spec.role == "id_number"
+        text = noisy_ids(values, profile, rng, tags) if own else values.astype(object)
         return pa.array(text, type=pa.string())
     if spec.type == "date":
         out = format_dates(values, style.date_style)

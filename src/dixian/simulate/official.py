@@ -248,7 +248,7 @@ def monthly_process(state: WorldState, month: Month, rng: np.random.Generator) -
             # The caseload found before the simulation starts was identified last year.
             clue = month.start - rng.integers(40, 360, rows.size).astype("timedelta64[D]")
             identified = clue + delay.astype("timedelta64[D]")
-        included = found[rows] & (rng.uniform(0, 1, rows.size) < 0.75)
+        included = found[rows] & (rng.uniform(0, 1, rows.size) < 0.65)
         structural = _structural_cause(state, month, members)
         primary = np.where(shock_cause[rows] >= 0, shock_cause[rows], structural[rows])
         recent_sudden = (shock_cause[rows] >= 0) & ~h["formerly_poor"][rows]

@@ -85,7 +85,7 @@ class PopulationParams:
 
     # Rural household size 1..6+ (NBS agricultural census table, parameters.md).
     household_size_shares: tuple[float, ...] = (0.055, 0.130, 0.228, 0.280, 0.178, 0.129)
-    formerly_poor_share: float = 0.25  # share of households registered poor (建档立卡) before 2020
+    formerly_poor_share: float = 0.30  # share of households registered poor (建档立卡) before 2020
     migrant_share_working_age: float = 0.38
     chronic_illness_share_60plus: float = 0.45
     chronic_illness_share_adult: float = 0.10
@@ -155,10 +155,10 @@ class ShockParams:
 class OfficialParams:
     """The official process: discovery channels, measures, risk elimination."""
 
-    self_report_monthly: float = 0.015
-    screening_monthly: float = 0.25  # department data screening, given a data-visible shock
+    self_report_monthly: float = 0.012
+    screening_monthly: float = 0.22  # department data screening, given a data-visible shock
     canvass_month: int = 11  # the yearly canvass (排查) month
-    canvass_detection: float = 0.35
+    canvass_detection: float = 0.30
     rigid_spending_ratio: float = 0.5  # spending surge: rigid spending > half of income
     measure_income_effect: float = 0.25  # share of the gap to the line closed per measure-year
     elimination_months: int = 6  # income stably above the line for >= 6 months (county rules)
