@@ -31,3 +31,7 @@ echo "   serve:  DIXIAN_WEB_ENV=demo $DIXIAN serve --workspace $WS"
 echo "   open:   http://127.0.0.1:8000/"
 echo "== ids: check resident ID numbers (a valid one; one with the birth day and month swapped)"
 $DIXIAN ids check 11010519491231002X 11010519491213002X || true  # exit 1: one is invalid
+echo "== cases: counts by state (cases come from the monitoring alerts) and the audit ledger check"
+$DIXIAN db upgrade --workspace "$WS" >/dev/null
+$DIXIAN cases list --workspace "$WS" --limit 10
+$DIXIAN audit verify --workspace "$WS"

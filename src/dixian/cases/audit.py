@@ -183,7 +183,23 @@ def _purge_payload(purge: AuditPurge) -> bytes:
     ).encode()
 
 
+_HEAD_LOCK = "audit_head_lock"
+
+
 def _lock_head(session: Session) -> AuditChainHead:
+    # The row stays locked until this transaction ends, so within one transaction the
+    # first lock's result stays current and later appends need not query it again.
+    transaction = session.get_transaction()
+    cached = session.info.get(_HEAD_LOCK)
+    if cached is not None and cached[0] is transaction:
+        head: AuditChainHead = cached[1]
+        return head
+    head = _query_head(session)
+    session.info[_HEAD_LOCK] = (transaction, head)
+    return head
+
+
+def _query_head(session: Session) -> AuditChainHead:
     head = session.execute(
         select(AuditChainHead)
         .where(AuditChainHead.id == 1)
