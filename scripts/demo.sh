@@ -11,6 +11,8 @@ echo "== 1. workspace"
 $DIXIAN init --workspace "$WS" --province 52 --name "demo county"
 echo "== 2. data standard"
 $DIXIAN standards
+echo "== 3. simulate a county (20,000 persons x 3 years): feeds, reference data, truth"
+$DIXIAN simulate --workspace "$WS" --persons 20000 --years 3 --seed 1 --noise default
 echo "== web: demo users (one per role) and how to serve"
 $DIXIAN db upgrade --workspace "$WS" >/dev/null
 COUNTY_CODE=$(grep -m1 '^county = ' "$WS/dixian.toml" | cut -d'"' -f2)
