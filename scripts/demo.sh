@@ -37,3 +37,10 @@ echo "== cases: counts by state (cases come from the monitoring alerts) and the 
 $DIXIAN db upgrade --workspace "$WS" >/dev/null
 $DIXIAN cases list --workspace "$WS" --limit 10
 $DIXIAN audit verify --workspace "$WS"
+echo "== verify: economic-status verification (核对) of every household and the top problem leads (问题线索)"
+# Needs the household panel (ingest, link and features steps); says so instead of failing.
+if $DIXIAN verify --workspace "$WS" --top 10; then
+  $DIXIAN evaluate verify --workspace "$WS"
+else
+  echo "   (skipped: run the ingest, link and features steps first)"
+fi
