@@ -26,7 +26,7 @@ from typing import Any
 
 SIZES: dict[str, dict[str, int]] = {
     # persons in the county, concurrent users, page views per user and page
-    "tiny": {"persons": 3_000, "users": 5, "views": 4},
+    "tiny": {"persons": 1_500, "users": 3, "views": 3},
     "small": {"persons": 100_000, "users": 50, "views": 10},
     "full": {"persons": 1_000_000, "users": 50, "views": 20},
 }

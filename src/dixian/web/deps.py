@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 
 from dixian.cases.actor import Actor
 from dixian.cases.db import CasesDatabase
@@ -29,6 +29,9 @@ from dixian.web.security import (
     tokens_match,
 )
 from dixian.web.settings import WebSettings
+
+# Record ids in paths: database integers, bounded so that no value overflows a column.
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 # Paths a user who must change the password may still reach.
 _PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout"})

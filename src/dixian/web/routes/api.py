@@ -20,6 +20,7 @@ from dixian.cases.models import User
 from dixian.web.auth import end_session, sign_in
 from dixian.web.dashboard import dashboard_figures
 from dixian.web.deps import (
+    RecordId,
     actor_for,
     database,
     now,
@@ -168,7 +169,7 @@ def api_cases(
 )
 def api_case(
     request: Request,
-    case_id: int,
+    case_id: RecordId,
     user: Annotated[User, Depends(require(Permission.CASES_READ))],
 ) -> CasePublic:
     """One case with the workflow actions this user may take."""
@@ -190,7 +191,7 @@ def api_case(
 )
 def api_transition(
     request: Request,
-    case_id: int,
+    case_id: RecordId,
     body: TransitionRequest,
     user: Annotated[User, Depends(require(Permission.CASES_ACT))],
 ) -> CasePublic:

@@ -16,7 +16,7 @@ from dixian.cases import service
 from dixian.cases.enums import CaseState, MeasureStatus, MonitoringObjectType
 from dixian.cases.models import User
 from dixian.cases.workflow import Transition
-from dixian.web.deps import actor_for, database, now, require, settings_of
+from dixian.web.deps import RecordId, actor_for, database, now, require, settings_of
 from dixian.web.exports import cases_workbook
 from dixian.web.labels import code_labels, enum_label, measure_status_label
 from dixian.web.permissions import Permission, has_permission
@@ -173,7 +173,7 @@ def case_export(
 @router.get("/cases/{case_id}", include_in_schema=False)
 def case_detail(
     request: Request,
-    case_id: int,
+    case_id: RecordId,
     user: Annotated[User, Depends(require(Permission.CASES_READ))],
 ) -> Response:
     """One case: household, state, history, and the actions the user may take."""
@@ -233,7 +233,7 @@ def _form_payload(form: dict[str, Any], names: set[str]) -> dict[str, Any]:
 @router.post("/cases/{case_id}/actions/{action}", include_in_schema=False)
 async def case_action(
     request: Request,
-    case_id: int,
+    case_id: RecordId,
     action: str,
     user: Annotated[User, Depends(require(Permission.CASES_ACT))],
 ) -> Response:
@@ -283,7 +283,7 @@ def _version(form: dict[str, Any]) -> int:
 @router.post("/cases/{case_id}/plans", include_in_schema=False)
 def case_add_plan(
     request: Request,
-    case_id: int,
+    case_id: RecordId,
     user: Annotated[User, Depends(require(Permission.CASES_ACT))],
     version: Annotated[int, Form()],
     summary: Annotated[str, Form(min_length=1, max_length=2000)],
@@ -304,8 +304,8 @@ def case_add_plan(
 @router.post("/cases/{case_id}/plans/{plan_id}/measures", include_in_schema=False)
 def case_add_measure(
     request: Request,
-    case_id: int,
-    plan_id: int,
+    case_id: RecordId,
+    plan_id: RecordId,
     user: Annotated[User, Depends(require(Permission.CASES_ACT))],
     version: Annotated[int, Form()],
     measure_type: Annotated[str, Form(max_length=40)],
@@ -342,8 +342,8 @@ def _plan_of_case(session: Any, request: Request, user: User, case_id: int, plan
 @router.post("/cases/{case_id}/measures/{measure_id}/status", include_in_schema=False)
 def case_measure_status(
     request: Request,
-    case_id: int,
-    measure_id: int,
+    case_id: RecordId,
+    measure_id: RecordId,
     user: Annotated[User, Depends(require(Permission.CASES_ACT))],
     version: Annotated[int, Form()],
     status: Annotated[MeasureStatus, Form()],
@@ -368,7 +368,7 @@ def case_measure_status(
 @router.post("/cases/{case_id}/follow-ups", include_in_schema=False)
 def case_follow_up(
     request: Request,
-    case_id: int,
+    case_id: RecordId,
     user: Annotated[User, Depends(require(Permission.CASES_ACT))],
     version: Annotated[int, Form()],
     period: Annotated[str, Form(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
@@ -395,7 +395,7 @@ def case_follow_up(
 @router.post("/cases/{case_id}/notes", include_in_schema=False)
 def case_note(
     request: Request,
-    case_id: int,
+    case_id: RecordId,
     user: Annotated[User, Depends(require(Permission.CASES_ACT))],
     version: Annotated[int, Form()],
     text: Annotated[str, Form(min_length=1, max_length=4000)],
