@@ -252,6 +252,15 @@ def calibration_statistics(state: WorldState, *, years: int) -> list[Statistic]:
             "model parameter (realised)",
         )
     )
+    stats.append(
+        Statistic(
+            "serious_illness_income_effect",
+            round(_illness_effect(state, pc), 3),
+            -0.060,
+            0.05,
+            "Wang, Jin & Yuan 2023: per-capita income -6.0% in the year of a health shock",
+        )
+    )
     if state.params.county_type != "poor_western":
         # The monitoring and assistance targets come from formerly poor counties.
         for stat in stats:
@@ -259,6 +268,26 @@ def calibration_statistics(state: WorldState, *, years: int) -> list[Statistic]:
                 stat.tolerance = None
                 stat.source += " (target of a formerly poor county; not checked)"
     return stats
+
+
+def _illness_effect(state: WorldState, pc: np.ndarray) -> float:
+    """Relative change of per-capita income from year 1 to 2 of households with a serious
+    illness in year 2, against households without one (a difference in differences)."""
+    shocks = state.log_table("shock")
+    if shocks is None or pc.shape[0] < 2:
+        return 0.0
+    kinds = shocks["kind"].to_numpy(zero_copy_only=False)
+    dates = shocks["date"].to_numpy()
+    lo = state.start + np.timedelta64(365, "D")
+    year2 = (kinds == "serious_illness") & (dates >= lo) & (dates < lo + np.timedelta64(365, "D"))
+    shocked = np.zeros(pc.shape[1], dtype=bool)
+    shocked[shocks["household"].to_numpy()[year2]] = True
+    ok = np.isfinite(pc[0]) & np.isfinite(pc[1]) & (pc[0] > 0)
+    if not (ok & shocked).any() or not (ok & ~shocked).any():
+        return 0.0
+    growth_shocked = pc[1][ok & shocked].sum() / pc[0][ok & shocked].sum()
+    growth_others = pc[1][ok & ~shocked].sum() / pc[0][ok & ~shocked].sum()
+    return float(growth_shocked / growth_others - 1.0)
 
 
 def write_report(stats: list[Statistic], directory: Path) -> tuple[Path, Path]:

@@ -156,9 +156,14 @@ def monthly_income(
     members = raw["members"]
     support = np.where(members > 0, scales.family_support * np.sqrt(members) * 1.9, 0.0)
     transfers = (fixed_transfers_year(state, month.start) + support * growth) / 12.0
+    # A household caring for a seriously ill member earns less (care, lost farm work); with
+    # the patient's own lost wages this gives about the sourced -6% yearly income effect.
+    ill_now = idle & state.p("alive") & state.p("serious_ill")
+    caring = np.bincount(state.p("household")[ill_now], minlength=n_h) > 0
+    care = np.where(caring, 1.0 - 1.5 * state.params.shocks.illness_income_effect, 1.0)
     series = state.series
-    series["wages"][month.index, :n_h] = np.maximum(wages * growth * shock[0], 0.0)
-    series["business"][month.index, :n_h] = business * growth * shock[1]
+    series["wages"][month.index, :n_h] = np.maximum(wages * growth * shock[0] * care, 0.0)
+    series["business"][month.index, :n_h] = business * growth * shock[1] * care
     series["property"][month.index, :n_h] = raw["property"] * scales.property * growth / 12.0
     series["transfers"][month.index, :n_h] = transfers
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ class SimulationResult:
     truth_rows: dict[str, int]
     calibration: list[Statistic] = field(default_factory=list)
     report_paths: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def reference_dir(workspace: Workspace) -> Path:
@@ -102,6 +104,8 @@ def simulate(
         if progress is not None:
             progress(done, what)
 
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
     state = run_world(
         seed=seed,
         persons=persons,
@@ -113,6 +117,7 @@ def simulate(
         planting=planting,
         progress=lambda n: step(n, "world"),
     )
+    seconds["world"] = round(time.perf_counter() - started, 2)
     write_reference(state.geography, reference_dir(workspace))
     summary = write_feeds(
         state,
@@ -123,9 +128,11 @@ def simulate(
         seed=seed,
         progress=lambda n, what: step(n, f"feeds {what}"),
     )
+    seconds["feeds"] = round(time.perf_counter() - started - sum(seconds.values()), 2)
     truth_rows = write_truth(
         state, years=years, truth_dir=workspace.truth_dir, feed_rows=summary.feed_rows
     )
+    seconds["truth"] = round(time.perf_counter() - started - sum(seconds.values()), 2)
     step(1, "truth")
     stats = calibration_statistics(state, years=years)
     paths = list(write_report(stats, simulation_report_dir(workspace)))
@@ -148,6 +155,7 @@ def simulate(
         json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
         encoding="utf-8",
     )
+    seconds["report"] = round(time.perf_counter() - started - sum(seconds.values()), 2)
     step(1, "report")
     return SimulationResult(
         persons=persons,
@@ -159,4 +167,5 @@ def simulate(
         truth_rows=truth_rows,
         calibration=stats,
         report_paths=paths,
+        seconds=seconds,
     )
