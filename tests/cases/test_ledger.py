@@ -163,7 +163,7 @@ def test_a_failing_audit_write_rolls_the_change_back(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr("dixian.cases.service._common.append_entry", broken)
+    monkeypatch.setattr("dixian.cases.audit.append_entry", broken)
     with pytest.raises(RuntimeError, match="audit store unavailable"):
         act(db, people, 1, "record_visit", {
             "visited_on": "2025-01-08", "per_capita_income": 5200, "labour_count": 2,

@@ -262,6 +262,39 @@ def append_entry(
     return entry
 
 
+AUDIT_QUEUE = "audit_queue"
+
+
+def queue_entry(session: Session, *, key: AuditKey, **entry: Any) -> None:
+    """Queue an entry to be appended when the session commits (or append it now).
+
+    Sessions from `CasesDatabase` carry a queue that `flush_queue` empties just before the
+    commit, inside the same transaction: the chain head is then locked only at the end of
+    the transaction, after any case rows the transaction locked, so lock order is always
+    cases → head and concurrent transactions cannot deadlock; and it is held briefly.
+    A session without a queue appends at once.
+    """
+    queue = session.info.get(AUDIT_QUEUE)
+    if isinstance(queue, list):
+        queue.append(entry)
+    else:
+        append_entry(session, key=key, **entry)
+
+
+def flush_queue(session: Session, *, key: AuditKey) -> None:
+    """Append every queued entry in order (called before commit; errors abort the commit)."""
+    queue = session.info.get(AUDIT_QUEUE)
+    while isinstance(queue, list) and queue:
+        append_entry(session, key=key, **queue.pop(0))
+
+
+def discard_queue(session: Session) -> None:
+    """Forget queued entries of work that was rolled back."""
+    queue = session.info.get(AUDIT_QUEUE)
+    if isinstance(queue, list):
+        queue.clear()
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     """What `verify_chain` found: the entries checked and the first bad one, if any."""

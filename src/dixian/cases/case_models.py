@@ -47,6 +47,7 @@ class Discovery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
     household: Mapped[Household] = relationship()
+    case: Mapped[Case | None] = relationship()
 
 
 class Case(Base):

@@ -22,7 +22,14 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dixian.cases.audit import AuditKey, load_audit_key
+from dixian.cases.audit import (
+    AUDIT_QUEUE,
+    AuditKey,
+    append_entry,
+    discard_queue,
+    flush_queue,
+    load_audit_key,
+)
 from dixian.cases.settings import CaseSettings
 from dixian.config import Workspace
 from dixian.errors import ConfigError
@@ -171,7 +178,14 @@ class CasesDatabase:
         session.info["audit_key"] = self.audit_key
         session.info["settings"] = self.settings
         session.info[_PENDING_DENIALS] = []
+        session.info[AUDIT_QUEUE] = []
+        event.listen(session, "before_commit", self._before_commit)
+        event.listen(session, "after_rollback", discard_queue)
         return session
+
+    def _before_commit(self, session: Session) -> None:
+        self._flush_denials(session)
+        flush_queue(session, key=self.audit_key)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -184,7 +198,6 @@ class CasesDatabase:
         session = self.new_session()
         try:
             yield session
-            self._flush_denials(session)
             session.commit()
         except BaseException:
             session.rollback()
@@ -196,16 +209,12 @@ class CasesDatabase:
             session.close()
 
     def _flush_denials(self, session: Session) -> None:
-        from dixian.cases.audit import append_entry
-
         pending = session.info.get(_PENDING_DENIALS, [])
         for denial in pending:
             append_entry(session, key=self.audit_key, **denial)
         pending.clear()
 
     def _write_denials(self, denials: list[Any]) -> None:
-        from dixian.cases.audit import append_entry
-
         with self._sessions.begin() as session:
             for denial in denials:
                 append_entry(session, key=self.audit_key, **denial)

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from dixian.cases.actor import Actor
-from dixian.cases.audit import AuditKey, append_entry
+from dixian.cases.audit import AuditKey, append_entry, queue_entry
 from dixian.cases.case_models import Case
 from dixian.cases.enums import CASE_READER_ROLES, Outcome, Role
 from dixian.cases.models import Household, utc_now
@@ -51,8 +51,8 @@ def record(
     old_values: Mapping[str, Any] | None = None,
     new_values: Mapping[str, Any] | None = None,
 ) -> None:
-    """Append an audit entry in the caller's transaction (fail closed)."""
-    append_entry(
+    """Add an audit entry to the caller's transaction, written at commit (fail closed)."""
+    queue_entry(
         session,
         key=audit_key(session),
         actor=actor,

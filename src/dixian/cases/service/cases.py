@@ -78,10 +78,8 @@ def record_discoveries(
         PermissionDenied: the actor may not use a channel, or a household lies outside the
             actor's jurisdiction.
     """
-    settings = settings_of(session)
-    created = existing = opened = joined = 0
-    case_ids: list[int] = []
-    for item in discoveries:
+    items = list(discoveries)
+    for item in items:
         channel = Channel(item.channel)
         require_roles(
             session, actor, _CHANNEL_ROLES[channel], what=f"record {channel} discoveries",
@@ -93,61 +91,135 @@ def record_discoveries(
                 f"household {item.household_id}: region {item.region_code} is outside "
                 f"your jurisdiction {actor.jurisdiction}"
             )
-        household = _upsert_household(session, actor, item)
-        duplicate = session.scalar(
-            select(Discovery.id).where(
-                Discovery.household_pk == household.id,
-                Discovery.period == item.period,
-                Discovery.channel == channel,
-            )
-        )
-        if duplicate is not None:
+    # Batched: a monitoring run records thousands of alerts; three lookups and three
+    # flushes per call instead of several queries per alert.
+    households = _households_for(session, actor, items)
+    pks = [h.id for h in households.values()]
+    seen = _existing_discovery_keys(session, pks)
+    open_cases = _open_cases(session, pks)
+    settings = settings_of(session)
+    existing = joined = 0
+    new_cases: list[Case] = []
+    new_discoveries: list[Discovery] = []
+    for item in items:
+        channel = Channel(item.channel)
+        household = households[item.household_id]
+        key = (household.id, item.period, str(channel))
+        if key in seen:
             existing += 1
             continue
-        case = _open_case_of(session, household)
+        seen.add(key)
+        case = open_cases.get(household.id)
         if case is None:
             case = Case(
-                household_pk=household.id,
-                household=household,
-                state=CaseState.DISCOVERED,
-                opened_on=item.discovered_on,
+                household_pk=household.id, household=household, state=CaseState.DISCOVERED,
+                opened_on=item.discovered_on, causes=[],
                 decision_due=item.discovered_on + timedelta(days=settings.decision_deadline_days),
-                causes=[],
-            )
-            session.add(case)
-            session.flush()
-            opened += 1
-            record(
-                session, actor=actor, event_code="CASE_OPENED", object_type="case",
-                object_id=case.id,
-                new_values={"household_id": household.household_id, "state": case.state,
-                            "decision_due": case.decision_due, "channel": channel},
             )  # fmt: skip
+            session.add(case)
+            open_cases[household.id] = case
+            new_cases.append(case)
         else:
             joined += 1
         discovery = Discovery(
-            household_pk=household.id,
-            period=item.period,
-            channel=channel,
-            discovered_on=item.discovered_on,
-            risk_score=item.risk_score,
-            evidence=dict(item.evidence),
-            source=item.source,
-            reported_by=actor.user_id,
-            case_id=case.id,
-        )
+            household_pk=household.id, period=item.period, channel=channel,
+            discovered_on=item.discovered_on, risk_score=item.risk_score,
+            evidence=dict(item.evidence), source=item.source, reported_by=actor.user_id,
+            case=case,
+        )  # fmt: skip
         session.add(discovery)
-        session.flush()
-        created += 1
-        case_ids.append(case.id)
+        new_discoveries.append(discovery)
+    session.flush()
+    for case in new_cases:
+        record(
+            session, actor=actor, event_code="CASE_OPENED", object_type="case",
+            object_id=case.id,
+            new_values={"household_id": case.household.household_id, "state": case.state,
+                        "decision_due": case.decision_due},
+        )  # fmt: skip
+    for discovery in new_discoveries:
         record(
             session, actor=actor, event_code="DISCOVERY_RECORDED", object_type="discovery",
             object_id=discovery.id,
-            new_values={"household_id": household.household_id, "period": item.period,
-                        "channel": channel, "risk_score": item.risk_score, "case_id": case.id,
-                        "evidence": dict(item.evidence)},
+            new_values={"household_id": discovery.household.household_id,
+                        "period": discovery.period, "channel": discovery.channel,
+                        "risk_score": discovery.risk_score, "case_id": discovery.case_id,
+                        "evidence": discovery.evidence},
         )  # fmt: skip
-    return DiscoveryResult(created, existing, opened, joined, tuple(case_ids))
+    return DiscoveryResult(
+        created=len(new_discoveries),
+        already_recorded=existing,
+        cases_opened=len(new_cases),
+        joined_open_case=joined,
+        case_ids=tuple(d.case_id for d in new_discoveries if d.case_id is not None),
+    )
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _households_for(
+    session: Session, actor: Actor, items: Sequence[DiscoveryInput]
+) -> dict[str, Household]:
+    wanted = list(dict.fromkeys(item.household_id for item in items))
+    found: dict[str, Household] = {}
+    for chunk in _chunks(wanted):
+        for household in session.scalars(
+            select(Household).where(Household.household_id.in_(chunk))
+        ):
+            if not actor.covers(household.region_code):
+                raise PermissionDenied(
+                    f"household {household.household_id} lies outside your jurisdiction "
+                    f"{actor.jurisdiction}"
+                )
+            found[household.household_id] = household
+    created = []
+    for item in items:
+        if item.household_id not in found:
+            household = Household(
+                household_id=item.household_id, region_code=item.region_code,
+                head_name=item.head_name, member_count=item.member_count,
+                has_labour=item.has_labour,
+            )  # fmt: skip
+            session.add(household)
+            found[item.household_id] = household
+            created.append(household)
+    session.flush()
+    for household in created:
+        record(
+            session, actor=actor, event_code="HOUSEHOLD_CREATED", object_type="household",
+            object_id=household.household_id,
+            new_values={"region_code": household.region_code,
+                        "member_count": household.member_count,
+                        "has_labour": household.has_labour},
+        )  # fmt: skip
+    return found
+
+
+def _existing_discovery_keys(session: Session, pks: Sequence[int]) -> set[tuple[int, str, str]]:
+    keys: set[tuple[int, str, str]] = set()
+    for chunk in _chunks(pks):
+        rows = session.execute(
+            select(Discovery.household_pk, Discovery.period, Discovery.channel).where(
+                Discovery.household_pk.in_(chunk)
+            )
+        )
+        keys.update((pk, period, str(channel)) for pk, period, channel in rows)
+    return keys
+
+
+def _open_cases(session: Session, pks: Sequence[int]) -> dict[int, Case]:
+    cases: dict[int, Case] = {}
+    for chunk in _chunks(pks):
+        query = (
+            select(Case)
+            .where(Case.household_pk.in_(chunk), Case.state.not_in(CLOSED_STATES))
+            .order_by(Case.id)
+        )
+        for case in session.scalars(query):
+            cases[case.household_pk] = case  # the newest open case wins
+    return cases
 
 
 def _check_period(period: str) -> None:
@@ -156,40 +228,6 @@ def _check_period(period: str) -> None:
         ok = ok and period[4] == "-" and period[5:].isdigit() and 1 <= int(period[5:]) <= 12
     if not ok:
         raise UserError(f"period '{period}': expected YYYY-MM or YYYY")
-
-
-def _upsert_household(session: Session, actor: Actor, item: DiscoveryInput) -> Household:
-    household = session.scalar(select(Household).where(Household.household_id == item.household_id))
-    if household is None:
-        household = Household(
-            household_id=item.household_id,
-            region_code=item.region_code,
-            head_name=item.head_name,
-            member_count=item.member_count,
-            has_labour=item.has_labour,
-        )
-        session.add(household)
-        session.flush()
-        record(
-            session, actor=actor, event_code="HOUSEHOLD_CREATED", object_type="household",
-            object_id=household.household_id,
-            new_values={"region_code": item.region_code, "member_count": item.member_count,
-                        "has_labour": item.has_labour},
-        )  # fmt: skip
-    elif not actor.covers(household.region_code):
-        raise PermissionDenied(
-            f"household {item.household_id} lies outside your jurisdiction {actor.jurisdiction}"
-        )
-    return household
-
-
-def _open_case_of(session: Session, household: Household) -> Case | None:
-    return session.scalar(
-        select(Case)
-        .where(Case.household_pk == household.id, Case.state.not_in(CLOSED_STATES))
-        .order_by(Case.id.desc())
-        .limit(1)
-    )
 
 
 def list_cases(
