@@ -18,7 +18,7 @@ from dixian.simulate.official import CAUSES
 from dixian.simulate.params import MONITORING_LINE, year_value
 from dixian.simulate.population import age_at
 from dixian.simulate.state import WorldState
-from dixian.simulate.truth import yearly_income
+from dixian.simulate.truth import membership_of_month, yearly_income
 
 
 @dataclass
@@ -84,10 +84,8 @@ def calibration_statistics(state: WorldState, *, years: int) -> list[Statistic]:
                 f"NBS 2023 composition ({label}) [U]",
             )
         )
-    membership = state.log_table("membership")
-    assert membership is not None
-    month0 = membership["month"].to_numpy() == 0
-    hh0 = membership["household"].to_numpy()[month0]
+    first_month = membership_of_month(state, 0)
+    hh0 = first_month["household"]
     sizes = np.bincount(hh0)
     sizes = sizes[sizes > 0]
     shares = np.bincount(np.minimum(sizes, 6), minlength=7)[1:] / sizes.size
@@ -113,7 +111,7 @@ def calibration_statistics(state: WorldState, *, years: int) -> list[Statistic]:
             "NBS table mean; its own shares imply >= 3.78, so reported, not checked",
         )
     )
-    persons0 = membership["person"].to_numpy()[month0]
+    persons0 = first_month["person"]
     age = age_at(state.persons["birth"][persons0], state.start)
     stats.append(
         Statistic(

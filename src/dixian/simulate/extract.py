@@ -8,13 +8,14 @@ noise. Only the visible years are exported; the hidden last year stays in the tr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from dixian.simulate.official import CAUSES, MEASURES, TYPES
 from dixian.simulate.state import Month, WorldState, month_of
+from dixian.simulate.truth import membership_of_month
 
 _RELATION_CODES = np.array(
     ["head", "spouse", "son", "child_in_law", "grandchild", "parent", "sibling", "daughter"]
@@ -85,22 +86,6 @@ class Extractor:
         relation = state.p("relation")
         self.male = male
         self.relation = relation
-        self.membership = state.log_table("membership")
-        self._members_by_month: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        if self.membership is not None:
-            month_col = self.membership["month"].to_numpy()
-            order = np.argsort(month_col, kind="stable")
-            bounds = np.searchsorted(month_col[order], np.arange(state.months + 1))
-            persons = self.membership["person"].to_numpy()[order]
-            households = self.membership["household"].to_numpy()[order]
-            relations = self.membership["relation"].to_numpy()[order]
-            for m in range(state.months):
-                sl = slice(bounds[m], bounds[m + 1])
-                self._members_by_month[m] = (
-                    persons[sl].astype(np.int64),
-                    households[sl].astype(np.int64),
-                    relations[sl],
-                )
 
     @staticmethod
     def relation_code_of(relation: np.ndarray, male: np.ndarray) -> np.ndarray:
@@ -110,7 +95,8 @@ class Extractor:
 
     def members(self, month_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(person rows, household rows, relation) of the living at the end of a month."""
-        return self._members_by_month[month_index]
+        chunk = membership_of_month(self.s, month_index)
+        return chunk["person"], chunk["household"], chunk["relation"]
 
     def month(self, index: int) -> Month:
         return month_of(self.s.start, index)
@@ -157,10 +143,9 @@ def _period(ex: Extractor, m: int, yearly: bool = False) -> str:
     return f"{month.year:04d}" if yearly else month.period
 
 
-def household_registration(ex: Extractor) -> list[Batch]:
+def household_registration(ex: Extractor) -> Iterator[Batch]:
     """January: the full register; other months: births, deaths and moves."""
     s = ex.s
-    batches = []
     births = ex.events("birth")
     deaths = ex.events("death")
     moves = ex.events("marriage")
@@ -211,26 +196,22 @@ def household_registration(ex: Extractor) -> list[Batch]:
                 "status_date": status_date,
             }
         )
-        batches.append(Batch(_period(ex, m), cols, persons, households))
-    return batches
+        yield Batch(_period(ex, m), cols, persons, households)
 
 
 def _status_at(ex: Extractor, m: int) -> dict[str, np.ndarray]:
-    table = ex.s.log_table("status")
-    assert table is not None
-    months = table["month"].to_numpy()
-    rows = np.flatnonzero(months == m)
-    return {name: table[name].to_numpy()[rows] for name in table.column_names}
+    chunk = ex.s.logs["status"][m]
+    assert int(chunk["month"][0]) == m
+    return chunk
 
 
-def poverty_registry(ex: Extractor) -> list[Batch]:
+def poverty_registry(ex: Extractor) -> Iterator[Batch]:
     """January: every registered household's members; other months: households whose
     monitoring status changed."""
     s = ex.s
     h = s.households
     process = ex.events("process")
     series = s.series
-    batches = []
     identified_date = np.full(s.n_households, np.datetime64("NaT"), dtype="datetime64[D]")
     eliminated_date = identified_date.copy()
     measures_text: dict[int, list[str]] = {}
@@ -330,12 +311,11 @@ def poverty_registry(ex: Extractor) -> list[Batch]:
                 "report_month": np.full(persons.size, month.start),
             }
         )
-        batches.append(Batch(_period(ex, m), cols, persons, households))
-    return batches
+        yield Batch(_period(ex, m), cols, persons, households)
 
 
 MEASURE_CODES = MEASURES
-EXTRACTORS: dict[str, Callable[[Extractor], list[Batch]]] = {
+EXTRACTORS: dict[str, Callable[[Extractor], Iterator[Batch]]] = {
     "household_registration": household_registration,
     "poverty_registry": poverty_registry,
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from dixian.simulate.extract import _HOUSING, Batch, Extractor, _period
@@ -16,22 +18,18 @@ def _heads_at(ex: Extractor, m: int, households: np.ndarray) -> np.ndarray:
     return result
 
 
-def house_safety(ex: Extractor) -> list[Batch]:
+def house_safety(ex: Extractor) -> Iterator[Batch]:
     """Yearly assessments of registered households' houses and of houses rated C or D."""
     s = ex.s
     rng = ex.rng
     renovation = ex.events("renovation")
-    batches = []
     for year_index in range(ex.visible // 12):
         m = 12 * year_index + 5
         month = ex.month(m)
-        status = s.log_table("status")
-        assert status is not None
-        months = status["month"].to_numpy()
-        rows = np.flatnonzero(months == m)
-        grade = status["housing_grade"].to_numpy()[rows]
-        mon = status["mon_state"].to_numpy()[rows]
-        hh = status["household"].to_numpy()[rows].astype(np.int64)
+        status = s.logs["status"][m]
+        grade = status["housing_grade"]
+        mon = status["mon_state"]
+        hh = status["household"].astype(np.int64)
         sel = s.households["formerly_poor"][hh] | (mon > 0) | (grade >= 2)
         hh, grade = hh[sel], grade[sel]
         heads = _heads_at(ex, m, hh)
@@ -56,15 +54,13 @@ def house_safety(ex: Extractor) -> list[Batch]:
             "renovated": renovated,
             "renovation_date": renovated_on,
         }
-        batches.append(Batch(f"{month.year:04d}", cols, heads, hh))
-    return batches
+        yield Batch(f"{month.year:04d}", cols, heads, hh)
 
 
-def drinking_water(ex: Extractor) -> list[Batch]:
+def drinking_water(ex: Extractor) -> Iterator[Batch]:
     """Yearly water-safety assessment per village."""
     g = ex.s.geography
     rng = ex.rng
-    batches = []
     for year_index in range(ex.visible // 12):
         month = ex.month(12 * year_index + 10)
         improving = rng.uniform(0, 1, g.n_villages) < 0.15 * (year_index + 1)
@@ -90,16 +86,14 @@ def drinking_water(ex: Extractor) -> list[Batch]:
             "assessment_date": month.random_days(g.n_villages, rng),
         }
         none = np.full(g.n_villages, -1, dtype=np.int64)
-        batches.append(Batch(f"{month.year:04d}", cols, none, none))
-    return batches
+        yield Batch(f"{month.year:04d}", cols, none, none)
 
 
-def disaster_losses(ex: Extractor) -> list[Batch]:
+def disaster_losses(ex: Extractor) -> Iterator[Batch]:
     """Affected households, pushed after each event (batched by month)."""
     events = ex.events("disaster")
-    batches: list[Batch] = []
     if not events:
-        return batches
+        return
     for m, rows in ex.by_month(events["date"]):
         hh = events["household"][rows]
         heads = _heads_at(ex, m, hh)
@@ -116,15 +110,13 @@ def disaster_losses(ex: Extractor) -> list[Batch]:
             "house_damaged": events["house_damaged"][rows],
             "crop_area_affected_mu": events["crop_mu"][rows],
         }
-        batches.append(Batch(_period(ex, m), cols, heads, hh))
-    return batches
+        yield Batch(_period(ex, m), cols, heads, hh)
 
 
 def _asset_batches(
     ex: Extractor, kind: str, initial: np.ndarray | None, build: object
-) -> list[Batch]:
+) -> Iterator[Batch]:
     events = ex.events(kind)
-    batches = []
     for m in range(ex.visible):
         parts_p, parts_h, parts_d, parts_v, parts_x = [], [], [], [], []
         if m == 0 and initial is not None:
@@ -159,8 +151,7 @@ def _asset_batches(
             np.concatenate(parts_v),  # type: ignore[operator]
             np.concatenate(parts_x),
         )
-        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
-    return batches
+        yield Batch(_period(ex, m), cols, p_rows, h_rows)
 
 
 def _vehicle_cols(
@@ -195,7 +186,7 @@ def _vehicle_cols(
     }
 
 
-def vehicles(ex: Extractor) -> list[Batch]:
+def vehicles(ex: Extractor) -> Iterator[Batch]:
     """Vehicles on the register at the start, then new registrations by month."""
     h = ex.s.households
     vehicle_log = ex.events("vehicle")
@@ -203,7 +194,7 @@ def vehicles(ex: Extractor) -> list[Batch]:
     if vehicle_log:
         bought[vehicle_log["household"]] = True
     initial = np.flatnonzero(h["car"][: ex.s.n_households] & ~bought)
-    return _asset_batches(ex, "vehicle", initial, _vehicle_cols)
+    yield from _asset_batches(ex, "vehicle", initial, _vehicle_cols)
 
 
 def _house_cols(
@@ -227,12 +218,12 @@ def _house_cols(
     }
 
 
-def real_estate(ex: Extractor) -> list[Batch]:
+def real_estate(ex: Extractor) -> Iterator[Batch]:
     """Town flats on the register at the start (better-off households), then purchases."""
     h = ex.s.households
     n_h = ex.s.n_households
     rich = (h["deposits"][:n_h] > 60_000) & (ex.rng.uniform(0, 1, n_h) < 0.35)
-    return _asset_batches(ex, "house", np.flatnonzero(rich), _house_cols)
+    yield from _asset_batches(ex, "house", np.flatnonzero(rich), _house_cols)
 
 
 def _business_cols(
@@ -271,7 +262,7 @@ def _business_cols(
     }
 
 
-def business_registration(ex: Extractor) -> list[Batch]:
+def business_registration(ex: Extractor) -> Iterator[Batch]:
     """Businesses on the register at the start, then new registrations by month."""
     h = ex.s.households
     log = ex.events("business")
@@ -279,4 +270,4 @@ def business_registration(ex: Extractor) -> list[Batch]:
     if log:
         opened[log["household"]] = True
     initial = np.flatnonzero(h["business"][: ex.s.n_households] & ~opened)
-    return _asset_batches(ex, "business", initial, _business_cols)
+    yield from _asset_batches(ex, "business", initial, _business_cols)

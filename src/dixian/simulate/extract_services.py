@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from dixian.simulate.extract import _DISABILITY_TYPES, Batch, Extractor, _period
@@ -20,14 +22,13 @@ def _lookup_household(ex: Extractor, m: int, persons: np.ndarray) -> np.ndarray:
     return result
 
 
-def medical_claims(ex: Extractor) -> list[Batch]:
+def medical_claims(ex: Extractor) -> Iterator[Batch]:
     """Inpatient stays after serious illness and accidents, chronic outpatient visits, and a
     thin stream of ordinary outpatient visits."""
     s = ex.s
     rng = ex.rng
     onset = ex.events("illness_onset")
     chronic_visit = s.p("chronic") & (rng.uniform(0, 1, s.n_persons) < 0.35)
-    batches = []
     serial = 0
     for m in range(ex.visible):
         month = ex.month(m)
@@ -114,16 +115,14 @@ def medical_claims(ex: Extractor) -> list[Batch]:
             "medical_assistance_paid": assistance,
             "out_of_pocket": oop,
         }
-        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
-    return batches
+        yield Batch(_period(ex, m), cols, p_rows, h_rows)
 
 
-def chronic_illness(ex: Extractor) -> list[Batch]:
+def chronic_illness(ex: Extractor) -> Iterator[Batch]:
     """The first month: everyone with a chronic or serious illness; later: new serious cases."""
     s = ex.s
     rng = ex.rng
     onset = ex.events("illness_onset")
-    batches = []
     for m in range(ex.visible):
         month = ex.month(m)
         if m == 0:
@@ -158,15 +157,13 @@ def chronic_illness(ex: Extractor) -> list[Batch]:
                 "family_doctor_contract": rng.uniform(0, 1, p_rows.size) < 0.7,
             }
         )
-        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
-    return batches
+        yield Batch(_period(ex, m), cols, p_rows, h_rows)
 
 
-def students(ex: Extractor) -> list[Batch]:
+def students(ex: Extractor) -> Iterator[Batch]:
     """Each September: enrolled students, their stage, costs and aid."""
     s = ex.s
     rng = ex.rng
-    batches = []
     measures = s.households["measures"]
     for m in range(ex.visible):
         month = ex.month(m)
@@ -212,16 +209,14 @@ def students(ex: Extractor) -> list[Batch]:
                 "aid_amount": np.where(aided & (st >= 2), 3_000.0, 0.0),
             }
         )
-        batches.append(Batch(f"{month.year:04d}", cols, p_rows, h_rows))
-    return batches
+        yield Batch(f"{month.year:04d}", cols, p_rows, h_rows)
 
 
-def disability(ex: Extractor) -> list[Batch]:
+def disability(ex: Extractor) -> Iterator[Batch]:
     """The first month: certificate holders; later: newly certified persons."""
     s = ex.s
     rng = ex.rng
     onset = ex.events("disability_onset")
-    batches = []
     for m in range(ex.visible):
         month = ex.month(m)
         if m == 0:
@@ -259,5 +254,4 @@ def disability(ex: Extractor) -> list[Batch]:
                 "care_subsidy": grade <= 2,
             }
         )
-        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
-    return batches
+        yield Batch(_period(ex, m), cols, p_rows, h_rows)

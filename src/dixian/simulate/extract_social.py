@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from dixian.simulate.extract import _BANKS, _WORK_PLACES, Batch, Extractor, _period
@@ -9,13 +11,12 @@ from dixian.simulate.income import PUBLIC_WAGE_MONTH
 from dixian.simulate.population import age_at
 
 
-def civil_affairs_assistance(ex: Extractor) -> list[Batch]:
+def civil_affairs_assistance(ex: Extractor) -> Iterator[Batch]:
     """低保/特困 per member and month, 临时救助 grants, and payments that go on after death."""
     s = ex.s
     pay = ex.events("assistance_month")
     temp = ex.events("temporary_assistance")
     late = ex.events("paid_after_death")
-    batches = []
     for m in range(ex.visible):
         month = ex.month(m)
         persons, households, _ = ex.members(m)
@@ -87,8 +88,7 @@ def civil_affairs_assistance(ex: Extractor) -> list[Batch]:
             "payment_month": cat["date"],
             "approval_date": cat["approved"],
         }
-        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
-    return batches
+        yield Batch(_period(ex, m), cols, p_rows, h_rows)
 
 
 def _heads(ex: Extractor, m: int, households: np.ndarray) -> np.ndarray:
@@ -100,10 +100,9 @@ def _heads(ex: Extractor, m: int, households: np.ndarray) -> np.ndarray:
     return result
 
 
-def pensions(ex: Extractor) -> list[Batch]:
+def pensions(ex: Extractor) -> Iterator[Batch]:
     """Monthly pensions: residents' basic pension for those 60+, employees' for retirees."""
     s = ex.s
-    batches = []
     base = s.params.income.basic_pension_month
     for m in range(ex.visible):
         month = ex.month(m)
@@ -122,15 +121,13 @@ def pensions(ex: Extractor) -> list[Batch]:
             "monthly_amount": amount,
             "payment_month": np.full(p_rows.size, month.start),
         }
-        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
-    return batches
+        yield Batch(_period(ex, m), cols, p_rows, h_rows)
 
 
-def employment(ex: Extractor) -> list[Batch]:
+def employment(ex: Extractor) -> Iterator[Batch]:
     """Quarter-end snapshots of the employed; job losses reported in their month."""
     s = ex.s
     jobs = ex.events("job_loss")
-    batches = []
     wage_m = s.params.income.migrant_wage_month
     local_m = s.params.income.local_wage_month
     work_place = _WORK_PLACES[ex.rng.integers(0, _WORK_PLACES.size, s.n_persons)]
@@ -187,11 +184,10 @@ def employment(ex: Extractor) -> list[Batch]:
         cols = {k: ident[k] for k in ("id_number", "name", "sex", "region_code")}
         cols.update(cat)
         cols["report_month"] = np.full(p_rows.size, month.start)
-        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
-    return batches
+        yield Batch(_period(ex, m), cols, p_rows, h_rows)
 
 
-def public_payroll(ex: Extractor) -> list[Batch]:
+def public_payroll(ex: Extractor) -> Iterator[Batch]:
     """Monthly payroll of persons paid from public funds."""
     s = ex.s
     units = np.array(
@@ -202,7 +198,6 @@ def public_payroll(ex: Extractor) -> list[Batch]:
         ex.rng.choice(3, s.n_persons, p=[0.3, 0.55, 0.15])
     ]
     start = s.persons["birth"] + np.timedelta64(22 * 365, "D")
-    batches = []
     for m in range(ex.visible):
         month = ex.month(m)
         persons, households, _ = ex.members(m)
@@ -220,15 +215,13 @@ def public_payroll(ex: Extractor) -> list[Batch]:
             "start_date": start[p_rows],
             "report_month": np.full(p_rows.size, month.start),
         }
-        batches.append(Batch(_period(ex, m), cols, p_rows, h_rows))
-    return batches
+        yield Batch(_period(ex, m), cols, p_rows, h_rows)
 
 
-def tax_and_provident_fund(ex: Extractor) -> list[Batch]:
+def tax_and_provident_fund(ex: Extractor) -> Iterator[Batch]:
     """Yearly: public employees and migrants with formal employers."""
     s = ex.s
     formal = ex.rng.uniform(0, 1, s.n_persons) < 0.25
-    batches = []
     for year_index in range(ex.visible // 12):
         m = 12 * year_index + 11
         month = ex.month(m)
@@ -253,16 +246,14 @@ def tax_and_provident_fund(ex: Extractor) -> list[Batch]:
             ),
             "employer": np.where(s.persons["public_employee"][p_rows], "县财政局", "务工企业"),
         }
-        batches.append(Batch(f"{month.year:04d}", cols, p_rows, h_rows))
-    return batches
+        yield Batch(f"{month.year:04d}", cols, p_rows, h_rows)
 
 
-def deposits(ex: Extractor) -> list[Batch]:
+def deposits(ex: Extractor) -> Iterator[Batch]:
     """Year-end balances of adults in registered or assisted households (authorised checks)."""
     s = ex.s
     h = s.households
     bank = _BANKS[ex.rng.integers(0, _BANKS.size, s.n_persons)]
-    batches = []
     for year_index in range(ex.visible // 12):
         m = 12 * year_index + 11
         month = ex.month(m)
@@ -288,5 +279,4 @@ def deposits(ex: Extractor) -> list[Batch]:
             "securities_value": np.where(ex.rng.uniform(0, 1, p_rows.size) < 0.02, 10_000.0, 0.0),
             "as_of_date": np.full(p_rows.size, month.end),
         }
-        batches.append(Batch(f"{month.year:04d}", cols, p_rows, h_rows))
-    return batches
+        yield Batch(f"{month.year:04d}", cols, p_rows, h_rows)

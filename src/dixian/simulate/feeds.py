@@ -4,12 +4,13 @@ mapping of every feed row (source_file, sheet, row_number) to the true person an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dixian.simulate import extract, extract_assets, extract_services, extract_social
 from dixian.simulate._columns import render_column
@@ -20,7 +21,7 @@ from dixian.simulate.render import choose_style, write_table
 from dixian.simulate.state import WorldState
 from dixian.standards import Catalog, Dataset
 
-EXTRACTORS: dict[str, Callable[[Extractor], list[Batch]]] = {
+EXTRACTORS: dict[str, Callable[[Extractor], Iterator[Batch]]] = {
     **extract.EXTRACTORS,
     "civil_affairs_assistance": extract_social.civil_affairs_assistance,
     "pensions": extract_social.pensions,
@@ -39,6 +40,17 @@ EXTRACTORS: dict[str, Callable[[Extractor], list[Batch]]] = {
     "vehicles": extract_assets.vehicles,
     "business_registration": extract_assets.business_registration,
 }
+FEED_ROWS_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("sheet", pa.string()),
+        ("row_number", pa.int64()),
+        ("dataset", pa.string()),
+        ("true_person_id", pa.int64()),
+        ("true_household_id", pa.int64()),
+        ("noise", pa.list_(pa.string())),
+    ]
+)
 _EXT = {"parquet": "parquet", "xlsx": "xlsx", "xlsx_title": "xlsx", "xlsx_merged": "xlsx"}
 
 
@@ -49,7 +61,6 @@ class FeedSummary:
     files: int
     rows: int
     rows_by_dataset: dict[str, int]
-    feed_rows: pa.Table
 
 
 def write_feeds(
@@ -60,19 +71,29 @@ def write_feeds(
     catalog: Catalog,
     profile: NoiseProfile,
     seed: int,
+    feed_rows_path: Path,
     progress: Callable[[int, str], None] | None = None,
 ) -> FeedSummary:
-    """Write every dataset of the catalog under feeds_dir/<department>/<dataset>/."""
+    """Write every dataset of the catalog under feeds_dir/<department>/<dataset>/, and the
+    truth of every feed row to `feed_rows_path` (streamed, one row group per batch)."""
     missing = sorted(set(catalog.dataset_names()) - set(EXTRACTORS))
     if missing:
         raise RuntimeError(f"the simulator has no extractor for dataset(s) {missing}")
     ex = Extractor(state, years, component_rng(seed, "feeds:lookups"))
-    truth_parts: list[pa.Table] = []
+    feed_rows_path.parent.mkdir(parents=True, exist_ok=True)
+    writer = pq.ParquetWriter(
+        feed_rows_path,
+        FEED_ROWS_SCHEMA,
+        compression="zstd",
+        compression_level=1,
+        write_statistics=False,
+    )
+    total = 0
     rows_by_dataset: dict[str, int] = {}
     files = 0
     for dataset in catalog.datasets:
         ex.rng = component_rng(seed, f"feeds:extract:{dataset.name}")
-        batches = [_broadcast(b) for b in EXTRACTORS[dataset.name](ex) if b.size]
+        batches = (_broadcast(b) for b in EXTRACTORS[dataset.name](ex) if b.size)
         rng = component_rng(seed, f"feeds:render:{dataset.name}")
         prepared = _late_duplicates(batches, profile, rng)
         count = 0
@@ -86,36 +107,41 @@ def write_feeds(
                 truth, written = _write_batch(
                     state, ex, dataset, b, t, catalog, profile, rng, feeds_dir, suffix=suffix
                 )
-                truth_parts.append(truth)
+                writer.write_table(truth)
                 count += written
+                total += written
                 files += 1
         rows_by_dataset[dataset.name] = count
         if progress is not None:
             progress(1, dataset.name)
-    feed_rows = pa.concat_tables(truth_parts) if truth_parts else pa.table({})
-    return FeedSummary(files, int(feed_rows.num_rows), rows_by_dataset, feed_rows)
+    writer.close()
+    return FeedSummary(files, total, rows_by_dataset)
 
 
 def _late_duplicates(
-    batches: list[Batch], profile: NoiseProfile, rng: np.random.Generator
-) -> list[tuple[Batch, np.ndarray, tuple[Batch, np.ndarray] | None]]:
-    """Move late rows to a later batch, duplicate rows, and split off corrections."""
-    out: list[tuple[Batch, np.ndarray, tuple[Batch, np.ndarray] | None]] = []
+    batches: Iterable[Batch], profile: NoiseProfile, rng: np.random.Generator
+) -> Iterator[tuple[Batch, np.ndarray, tuple[Batch, np.ndarray] | None]]:
+    """Move late rows to the next batch, duplicate rows, and split off corrections.
+
+    Streams: one batch is held back to know whether a next one exists (the last batch has
+    no late rows, there being no later batch to carry them).
+    """
     carry: list[tuple[Batch, np.ndarray]] = []
-    for index, batch in enumerate(batches):
+    iterator = iter(batches)
+    batch = next(iterator, None)
+    while batch is not None:
+        following = next(iterator, None)
         n = batch.size
         u = rng.uniform(0, 1, (3, n))
-        late = (u[0] < profile.late) & (index + 1 < len(batches))
+        late = (u[0] < profile.late) & (following is not None)
         keep = np.flatnonzero(~late)
         dup = keep[u[1][keep] < profile.duplicate]
         order = np.sort(np.concatenate([keep, dup]))
         parts = [_take(batch, order)]
         tags = np.zeros(order.size, dtype=np.uint32)
-        first_dup = np.searchsorted(order, dup) + np.arange(dup.size) * 0
-        is_dup = np.zeros(order.size, dtype=bool)
         # The second of two equal indexes is the copy.
+        is_dup = np.zeros(order.size, dtype=bool)
         is_dup[1:] = order[1:] == order[:-1]
-        del first_dup
         tags[is_dup] |= BIT["duplicate"]
         for previous, rows in carry:
             parts.append(_take(previous, rows))
@@ -127,8 +153,8 @@ def _late_duplicates(
         if fix.size:
             correction = (_take(merged, fix), np.full(fix.size, BIT["correction"], dtype=np.uint32))
             tags[fix] |= BIT["corrected_later"]
-        out.append((merged, tags, correction))
-    return out
+        yield merged, tags, correction
+        batch = following
 
 
 def _broadcast(batch: Batch) -> Batch:
@@ -251,6 +277,7 @@ def _write_batch(
                 np.where(household >= 0, household + 1, 0), mask=household < 0, type=pa.int64()
             ),
             "noise": noise_lists(tags[order]),
-        }
+        },
+        schema=FEED_ROWS_SCHEMA,
     )
     return truth, batch.size

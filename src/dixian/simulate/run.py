@@ -126,12 +126,12 @@ def simulate(
         catalog=catalog,
         profile=noise,
         seed=seed,
+        feed_rows_path=workspace.truth_dir / "feed_rows.parquet",
         progress=lambda n, what: step(n, f"feeds {what}"),
     )
     seconds["feeds"] = round(time.perf_counter() - started - sum(seconds.values()), 2)
-    truth_rows = write_truth(
-        state, years=years, truth_dir=workspace.truth_dir, feed_rows=summary.feed_rows
-    )
+    truth_rows = write_truth(state, years=years, truth_dir=workspace.truth_dir)
+    truth_rows["feed_rows"] = summary.rows
     seconds["truth"] = round(time.perf_counter() - started - sum(seconds.values()), 2)
     step(1, "truth")
     stats = calibration_statistics(state, years=years)

@@ -7,6 +7,7 @@ scans `src/dixian` imports). Person and household ids here are the simulator's t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,28 @@ def _ids(rows: np.ndarray) -> pa.Array:
     return pa.array(np.where(rows >= 0, rows + 1, 0), mask=rows < 0, type=pa.int64())
 
 
-def write_truth(
-    state: WorldState, *, years: int, truth_dir: Path, feed_rows: pa.Table | None
-) -> dict[str, int]:
+def _write_chunks(path: Path, chunks: Iterator[pa.Table]) -> int:
+    """Stream tables into one Parquet file (bounded memory, deterministic row groups)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    for chunk in chunks:
+        if writer is None:
+            writer = pq.ParquetWriter(
+                path,
+                chunk.schema,
+                compression="zstd",
+                compression_level=1,
+                write_statistics=False,
+            )
+        writer.write_table(chunk)
+        rows += chunk.num_rows
+    if writer is not None:
+        writer.close()
+    return rows
+
+
+def write_truth(state: WorldState, *, years: int, truth_dir: Path) -> dict[str, int]:
     """Write every truth table; returns rows per table."""
     counts: dict[str, int] = {}
     visible = 12 * years
@@ -89,33 +109,12 @@ def write_truth(
         }
     )
     tables["villages"] = state.geography.villages_table()
-    membership = state.log_table("membership")
-    assert membership is not None
-    months = membership["month"].to_numpy()
-    keep = months < visible
-    tables["household_membership"] = pa.table(
-        {
-            "period": _periods(state, months[keep]),
-            "true_household_id": _ids(membership["household"].to_numpy()[keep]),
-            "true_person_id": _ids(membership["person"].to_numpy()[keep]),
-            "relation_to_head": pa.array(RELATION_NAMES[membership["relation"].to_numpy()[keep]]),
-        }
+    counts["household_membership"] = _write_chunks(
+        truth_dir / "household_membership.parquet", _membership_chunks(state, visible)
     )
-    members = np.zeros((state.months, n_h), dtype=np.int64)
-    np.add.at(members, (months, membership["household"].to_numpy()), 1)
-    month_grid, household_grid = np.meshgrid(np.arange(state.months), np.arange(n_h), indexing="ij")
-    live = members > 0
-    income_cols = {
-        "period": _periods(state, month_grid[live]),
-        "true_household_id": _ids(household_grid[live]),
-        "members": pa.array(members[live]),
-        "visible": pa.array(month_grid[live] < visible),
-    }
-    for name in MONTHLY_SERIES:
-        income_cols[name] = pa.array(
-            np.round(state.series[name][:, :n_h][live].astype(np.float64), 2)
-        )
-    tables["household_income_monthly"] = pa.table(income_cols)
+    counts["household_income_monthly"] = _write_chunks(
+        truth_dir / "household_income_monthly.parquet", _income_chunks(state, visible)
+    )
     shocks = state.log_table("shock")
     if shocks is not None:
         tables["shocks"] = pa.table(
@@ -160,22 +159,56 @@ def write_truth(
             }
         )
     tables["outcomes"] = outcomes_table(state, years=years)
-    if feed_rows is not None:
-        tables["feed_rows"] = feed_rows
     for name, table in tables.items():
         write_parquet(table, truth_dir / f"{name}.parquet")
         counts[name] = int(table.num_rows)
     return counts
 
 
+def membership_of_month(state: WorldState, month: int) -> dict[str, np.ndarray]:
+    """The living persons at the end of a month: person, household and relation rows."""
+    chunk = state.logs["membership"][month]
+    assert int(chunk["month"][0]) == month
+    return chunk
+
+
+def _membership_chunks(state: WorldState, visible: int) -> Iterator[pa.Table]:
+    relations = pa.array(RELATION_NAMES)
+    for month in range(visible):
+        chunk = membership_of_month(state, month)
+        n = chunk["person"].size
+        yield pa.table(
+            {
+                "period": _periods(state, np.full(n, month)),
+                "true_household_id": _ids(chunk["household"]),
+                "true_person_id": _ids(chunk["person"]),
+                "relation_to_head": relations.take(pa.array(chunk["relation"].astype(np.int64))),
+            }
+        )
+
+
+def _income_chunks(state: WorldState, visible: int) -> Iterator[pa.Table]:
+    n_h = state.n_households
+    for month in range(state.months):
+        members = np.bincount(membership_of_month(state, month)["household"], minlength=n_h)
+        live = np.flatnonzero(members > 0)
+        columns = {
+            "period": _periods(state, np.full(live.size, month)),
+            "true_household_id": _ids(live),
+            "members": pa.array(members[live].astype(np.int64)),
+            "visible": pa.array(np.full(live.size, month < visible)),
+        }
+        for name in MONTHLY_SERIES:
+            columns[name] = pa.array(
+                np.round(state.series[name][month, live].astype(np.float64), 2)
+            )
+        yield pa.table(columns)
+
+
 def yearly_income(state: WorldState) -> tuple[np.ndarray, np.ndarray]:
     """Per-capita income (excl. 低保/特困) per year and household, and members at year end."""
     n_h = state.n_households
     years = state.months // 12
-    membership = state.log_table("membership")
-    assert membership is not None
-    months = membership["month"].to_numpy()
-    hh = membership["household"].to_numpy()
     income = np.zeros((years, n_h))
     members = np.zeros((years, n_h))
     for y in range(years):
@@ -184,8 +217,9 @@ def yearly_income(state: WorldState) -> tuple[np.ndarray, np.ndarray]:
             state.series[k][sl, :n_h].sum(axis=0, dtype=np.float64)
             for k in ("wages", "business", "property", "transfers")
         )
-        end = months == 12 * y + 11
-        members[y] = np.bincount(hh[end], minlength=n_h)
+        members[y] = np.bincount(
+            membership_of_month(state, 12 * y + 11)["household"], minlength=n_h
+        )
     pc = np.divide(income, members, out=np.full_like(income, np.nan), where=members > 0)
     return pc, members
 
