@@ -290,7 +290,7 @@ def test_leader_cannot_reveal(harness: WebHarness) -> None:
 def test_audit_failure_rolls_the_change_back(
     harness: WebHarness, seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import dixian.cases.service._common as common
+    import dixian.cases.audit as ledger
 
     client = harness.login("village_a")
     page = client.get(f"/cases/{seeded.case_a}")
@@ -298,7 +298,8 @@ def test_audit_failure_rolls_the_change_back(
     def broken_sink(*args: object, **kwargs: object) -> None:
         raise OperationalError("INSERT INTO audit_log", {}, Exception("disk full"))
 
-    monkeypatch.setattr(common, "append_entry", broken_sink)
+    # The ledger's one writer: every audit entry, queued or immediate, goes through it.
+    monkeypatch.setattr(ledger, "append_entry", broken_sink)
     response = client.post(
         f"/cases/{seeded.case_a}/actions/reject",
         data={"csrf_token": csrf_from(page.text), "version": "1", "decided_on": "2026-11-02",

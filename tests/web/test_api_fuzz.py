@@ -38,7 +38,7 @@ def test_no_server_error_for_generated_requests(harness: WebHarness) -> None:
 def _checker(operation: Any, token: str, statuses: set[int], failures: list[str]) -> Any:
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck)
     )
     def check(case: Any) -> None:
         response = case.call(headers={"Authorization": f"Bearer {token}"})
