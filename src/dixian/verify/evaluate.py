@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from dixian.config import Workspace
 from dixian.errors import UserError
 from dixian.features.panel_schema import PANEL_TABLE
+from dixian.verify.batch import RESULTS_TABLE
 from dixian.verify.leads import LEADS_TABLE
 
 _REGISTRATION = "staging_household_registration"
@@ -84,13 +85,15 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
         UserError: no verification run, no truth, or no linkage in the workspace.
     """
     tables = set(backend.list_tables())
-    if LEADS_TABLE not in tables or PANEL_TABLE not in tables:
+    if LEADS_TABLE not in tables or RESULTS_TABLE not in tables or PANEL_TABLE not in tables:
         raise UserError("no problem leads yet: run 'dixian verify --workspace W' first")
     leads = backend.table(LEADS_TABLE)
-    period = backend.execute(leads.period.max())
-    if period is None:
-        period = str(backend.execute(backend.table(PANEL_TABLE).period.max()))
-    period = str(period)
+    results = backend.table(RESULTS_TABLE)
+    # The period of the last verification run (leads may be empty).
+    period = backend.to_pyarrow(results.select("period").limit(1)).to_pylist()
+    if not period:
+        raise UserError("the last verification run verified no household")
+    period = str(period[0]["period"])
     year, month = int(period[:4]), int(period[5:7])
     period_end = date(year + month // 12, month % 12 + 1, 1)
     mapping = household_truth_map(backend, workspace, period)
