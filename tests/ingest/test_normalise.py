@@ -7,66 +7,68 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-import pytest
 
 from dixian.ingest import normalise as nz
 
 
 def _apply(values: list[str | None], build: Any) -> list[Any]:
     table = ibis.memtable(pa.table({"v": pa.array(values, pa.string())}))
-    staged = table.mutate(c=nz.compact(table.v))
-    staged = staged.mutate(n=nz.normalise_id_number(staged.c.fill_null("")))
+    staged = table.mutate(c=nz.strip_time(nz.compact(table.v)))
     result = staged.mutate(out=build(staged))
     return ibis.duckdb.connect().to_pyarrow(result.out).to_pylist()
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2020-01-02", date(2020, 1, 2)),
-        ("2020/1/2", date(2020, 1, 2)),
-        ("2020.1.2", date(2020, 1, 2)),
-        ("20200102", date(2020, 1, 2)),
-        ("2020年1月2日", date(2020, 1, 2)),
-        ("２０２０－０１－０２", date(2020, 1, 2)),
-        (" 2020-01-02 ", date(2020, 1, 2)),
-        ("2020-01-02 00:00:00", date(2020, 1, 2)),
-        ("43832", date(2020, 1, 2)),  # Excel serial
-        ("43832.0", date(2020, 1, 2)),
-        ("2024-03", date(2024, 3, 1)),
-        ("2024年3月", date(2024, 3, 1)),
-        ("202403", date(2024, 3, 1)),
-        ("2020-02-30", None),
-        ("2020-13-01", None),
-        ("yesterday", None),
-        (None, None),
-    ],
-)
-def test_date_variants(text: str | None, expected: date | None) -> None:
-    assert _apply([text], lambda t: nz.parse_date(t.c)) == [expected]
+_DATES = [
+    ("2020-01-02", date(2020, 1, 2)),
+    ("2020/1/2", date(2020, 1, 2)),
+    ("2020.1.2", date(2020, 1, 2)),
+    ("20200102", date(2020, 1, 2)),
+    ("2020年1月2日", date(2020, 1, 2)),
+    ("２０２０－０１－０２", date(2020, 1, 2)),
+    (" 2020-01-02 ", date(2020, 1, 2)),
+    ("2020-01-02 00:00:00", date(2020, 1, 2)),
+    ("43832", date(2020, 1, 2)),  # Excel serial
+    ("43832.0", date(2020, 1, 2)),
+    ("2024-03", date(2024, 3, 1)),
+    ("2024年3月", date(2024, 3, 1)),
+    ("202403", date(2024, 3, 1)),
+    ("2020-02-30", None),
+    ("2020-13-01", None),
+    ("yesterday", None),
+    (None, None),
+]
 
 
-@pytest.mark.parametrize(
-    ("text", "factor", "expected"),
-    [
-        ("12000", 1.0, 12000.0),
-        ("12,000.50", 1.0, 12000.5),
-        ("1.2万元", 1.0, 12000.0),
-        ("1.2万", 1.0, 12000.0),
-        ("3千元", 1.0, 3000.0),
-        ("800元", 1.0, 800.0),
-        ("500元/月", 1.0, 500.0),
-        ("￥300", 1.0, 300.0),
-        ("１２", 1.0, 12.0),
-        ("-5", 1.0, -5.0),
-        ("0.05", 10_000.0, 500.0),  # a bare number under a 万元 header
-        ("800元", 10_000.0, 800.0),  # an explicit unit wins over the header
-        ("abc", 1.0, None),
-        ("1.2.3", 1.0, None),
-    ],
-)
-def test_amount_variants(text: str, factor: float, expected: float | None) -> None:
-    assert _apply([text], lambda t: nz.parse_amount(t.c, default_factor=factor)) == [expected]
+def test_date_variants() -> None:
+    got = _apply([text for text, _ in _DATES], lambda t: nz.parse_date(t.c))
+    assert dict(zip([text for text, _ in _DATES], got, strict=True)) == dict(_DATES)
+
+
+_AMOUNTS = [
+    ("12000", 1.0, 12000.0),
+    ("12,000.50", 1.0, 12000.5),
+    ("1.2万元", 1.0, 12000.0),
+    ("1.2万", 1.0, 12000.0),
+    ("3千元", 1.0, 3000.0),
+    ("800元", 1.0, 800.0),
+    ("500元/月", 1.0, 500.0),
+    ("￥300", 1.0, 300.0),
+    ("１２", 1.0, 12.0),
+    ("-5", 1.0, -5.0),
+    ("0.05", 10_000.0, 500.0),  # a bare number under a 万元 header
+    ("800元", 10_000.0, 800.0),  # an explicit unit wins over the header
+    ("abc", 1.0, None),
+    ("1.2.3", 1.0, None),
+]
+
+
+def test_amount_variants() -> None:
+    for factor in (1.0, 10_000.0):
+        cases = [(text, expected) for text, f, expected in _AMOUNTS if f == factor]
+        got = _apply(
+            [t for t, _ in cases], lambda t, f=factor: nz.parse_amount(t.c, default_factor=f)
+        )
+        assert dict(zip([t for t, _ in cases], got, strict=True)) == dict(cases)
 
 
 def test_integers_numbers_and_booleans() -> None:
@@ -87,6 +89,15 @@ def test_text_width_whitespace_and_keys() -> None:
     assert [nz.python_match_key(v) for v in values[:3]] == ["张伟", "ABC123", "陈丽华"]
 
 
+def _ids(values: list[str | None]) -> Any:
+    """Normalised ID numbers staged as columns, the way validation computes them."""
+    table = ibis.memtable(pa.table({"v": pa.array(values, pa.string())}))
+    table = table.mutate(u=nz.compact(table.v).replace("-", "").upper())
+    table = table.mutate(b=nz.id_body_of_15(table.u))
+    table = table.mutate(n=ibis.ifelse(table.b.notnull(), nz.id_with_check(table.b), table.u))
+    return table.mutate(e=nz.id_number_error(table.n, today=date(2026, 1, 1)))
+
+
 def _id_with_check(body: str) -> str:
     weights = nz.ID_WEIGHTS
     return (
@@ -105,11 +116,31 @@ def test_id_numbers_normalised_upgraded_and_checked() -> None:
     bad_province = _id_with_check("99272219800101001")
     values = [valid, lower_x.lower(), "５２２７２２ 8001 01001", fifteen, transposed, "12345",
               "", None, bad_date, bad_province]  # fmt: skip
-    norm = _apply(values, lambda t: nz.normalise_id_number(t.c.fill_null("")))
-    assert norm[:4] == [valid, lower_x, upgraded, upgraded]
-    errors = _apply(values, lambda t: nz.id_number_error(t.n, today=date(2026, 1, 1)))
-    assert errors == [None, None, None, None, "check_character", "length", "empty", "empty",
-                      "birth_date", "region"]  # fmt: skip
+    checked = ibis.duckdb.connect().to_pyarrow(_ids(values)).to_pylist()
+    assert [row["n"] for row in checked[:4]] == [valid, lower_x, upgraded, upgraded]
+    assert [row["e"] for row in checked] == [None, None, None, None, "check_character",
+                                              "length", "empty", "empty", "birth_date",
+                                              "region"]  # fmt: skip
+    assert _apply([fifteen], lambda t: nz.normalise_id_number(t.c)) == [upgraded]
     births = _apply([valid], lambda t: nz.id_birth_date(t.c))
     sexes = _apply([valid, lower_x], lambda t: nz.id_sex(t.c))
     assert births == [date(1980, 1, 1)] and sexes == ["M", "F"]
+
+
+def test_id_checks_agree_with_dixian_ids() -> None:
+    from dixian.ids import validate_id_number
+
+    valid = _id_with_check("52272219800101001")
+    samples = [valid, valid.lower(), valid[:6] + "-" + valid[6:], valid[:-1] + "0",
+               valid[:9] + valid[10] + valid[9] + valid[11:], "522722800101001", "52272280010100X",
+               "12345", "", "５２２７２２１９８００１０１００１" + valid[-1], valid + "1",
+               _id_with_check("52272219800231001"), _id_with_check("52272218800101001"),
+               _id_with_check("99272219800101001"), "52272219800101001A"]  # fmt: skip
+    today = date(2026, 1, 1)
+    rows = ibis.duckdb.connect().to_pyarrow(_ids(samples)).to_pylist()
+    for text, row in zip(samples, rows, strict=True):
+        expected = validate_id_number(text, today=today, repairs=False)
+        code = expected.error.code if expected.error else None
+        assert row["e"] == code, text
+        if code is None:
+            assert row["n"] == expected.normalised, text

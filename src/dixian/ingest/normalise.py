@@ -10,6 +10,7 @@ ascii, try_cast, CASE.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -86,9 +87,21 @@ def compact(value: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(cleaned == "", ibis.null("string"), cleaned)
 
 
-def to_simplified(value: ir.StringValue) -> ir.StringValue:
-    """Traditional characters to simplified, character by character (for matching keys)."""
+def to_simplified(value: ir.StringValue, *, only: Iterable[str] | None = None) -> ir.StringValue:
+    """Traditional characters to simplified, character by character (for matching keys).
+
+    Args:
+        value: a text column.
+        only: if given, convert only to these simplified characters (the characters of a
+            lookup table's keys): a far shorter SQL literal, the same matches.
+    """
     source, target = _traditional_to_simplified()
+    if only is not None:
+        wanted = set("".join(only))
+        pairs = [(s, t) for s, t in zip(source, target, strict=True) if t in wanted]
+        if not pairs:
+            return value
+        source, target = "".join(s for s, _ in pairs), "".join(t for _, t in pairs)
     return value.translate(source, target)
 
 
@@ -97,14 +110,19 @@ def match_key(value: ir.StringValue) -> ir.StringValue:
     return to_simplified(compact(value)).upper()
 
 
+def strip_time(value: ir.StringValue) -> ir.StringValue:
+    """Drop a trailing time of day (`2020-01-02 00:00:00` → `2020-01-02`)."""
+    return value.re_replace(r"[T]?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+
+
 def parse_date(value: ir.StringValue) -> ir.DateValue:
     """A date from the variants departments write; null when it is not a real date.
 
     Accepted: `2020-01-02`, `2020/1/2`, `2020.1.2`, `20200102`, `2020年1月2日`, full-width
-    digits, a trailing time (`2020-01-02 00:00:00`), Excel serial numbers (`43832`), and
+    digits, a trailing time (after `strip_time`), Excel serial numbers (`43832`), and
     months (`2020-01`, `2020年1月`, `202001`) as their first day.
     """
-    text = value.re_replace(r"[T]?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+    text = value
     separated = r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"
     year = text.re_extract(separated, 1)
     month_only = r"^(\d{4})[-/.年](\d{1,2})月?$"
@@ -233,13 +251,6 @@ def _digit(text: ir.StringValue, position: int) -> ir.IntegerValue:
     return text.substr(position, 1).ascii_str() - 48
 
 
-def _number(text: ir.StringValue, start: int, end: int) -> ir.IntegerValue:
-    value: ir.IntegerValue = _digit(text, start)
-    for position in range(start + 1, end):
-        value = value * 10 + _digit(text, position)
-    return value
-
-
 def _check_char(body: ir.StringValue) -> ir.StringValue:
     total: Any = _digit(body, 0) * ID_WEIGHTS[0]
     for position in range(1, 17):
@@ -248,16 +259,30 @@ def _check_char(body: ir.StringValue) -> ir.StringValue:
     return remainder.cases(*((index, char) for index, char in enumerate(ID_CHECK_CHARS)))
 
 
-def normalise_id_number(text: ir.StringValue) -> ir.StringValue:
-    """The 18-character form of a compacted ID number column: upper-case X, 15 → 18 digits.
+def id_body_of_15(upper: ir.StringValue) -> ir.StringValue:
+    """The 17-digit body of an old 15-digit number (century 19 inserted), else null.
 
-    Old 15-digit numbers get the century 19 and their check character (security checklist
-    ID-03). Anything else is returned upper-cased, so the checks can say what is wrong.
+    Security checklist ID-03: 15-digit numbers predate 1999, so the century is 19.
     """
-    upper = text.upper()
     fifteen = upper.re_search(r"^\d{15}$").fill_null(False)
     body = upper.substr(0, 6).concat("19", upper.substr(6, 9))
-    return ibis.ifelse(fifteen, body.concat(_check_char(body)), upper)
+    return ibis.ifelse(fifteen, body, ibis.null("string"))
+
+
+def id_with_check(body: ir.StringValue) -> ir.StringValue:
+    """A 17-digit body column with its check character appended."""
+    return body.concat(_check_char(body))
+
+
+def normalise_id_number(text: ir.StringValue) -> ir.StringValue:
+    """The 18-character form of a compacted ID number: upper-case X, 15 → 18 digits.
+
+    For small inputs; on tables stage it as `id_body_of_15` then `id_with_check` on
+    columns (the check refers to the body 17 times).
+    """
+    upper = text.upper()
+    body = id_body_of_15(upper)
+    return ibis.ifelse(body.notnull(), id_with_check(body), upper)
 
 
 def id_number_error(number: ir.StringValue, *, today: date) -> ir.StringValue:
@@ -266,7 +291,9 @@ def id_number_error(number: ir.StringValue, *, today: date) -> ir.StringValue:
     Codes: `empty`, `length`, `characters`, `check_character`, `birth_date` (not a real date,
     before 1890 or after today), `region` (unknown province).
     """
-    year, month, day = _number(number, 6, 10), _number(number, 10, 12), _number(number, 12, 14)
+    year = number.substr(6, 4).try_cast("int64")
+    month = number.substr(10, 2).try_cast("int64")
+    day = number.substr(12, 2).try_cast("int64")
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     days = month.cases(
         (2, ibis.ifelse(leap, 29, 28)), (4, 30), (6, 30), (9, 30), (11, 30), else_=31
@@ -281,11 +308,12 @@ def id_number_error(number: ir.StringValue, *, today: date) -> ir.StringValue:
     )
     return ibis.cases(
         (number.isnull() | (number == ""), "empty"),
+        (number.length() == 15, "characters"),  # 15 long but not all digits: not upgraded
         (number.length() != 18, "length"),
         (~number.re_search(r"^\d{17}[\dX]$"), "characters"),
         (number.substr(17, 1) != _check_char(number), "check_character"),
-        (~date_ok, "birth_date"),
-        (~_number(number, 0, 2).isin(list(ID_PROVINCES)), "region"),
+        (~date_ok.fill_null(False), "birth_date"),
+        (~number.substr(0, 2).try_cast("int64").isin(list(ID_PROVINCES)), "region"),
         else_=ibis.null("string"),
     )
 

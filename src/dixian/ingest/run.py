@@ -483,7 +483,7 @@ def ingest_feeds(
         replaced = [row["replaces_batch"] for row in prior if row.get("replaces_batch")] + [
             b.replaces_batch for b in result.batches if b.replaces_batch
         ]
-        regions = _regions_table(workspace, backend, spool_dir, tables)
+        regions, region_chars = _regions_table(workspace, backend, spool_dir, tables)
         run_ids = [b.batch_id for b in result.batches]
         to_swap: list[str] = []
         quarantine_parts: list[ir.Table] = []
@@ -494,7 +494,14 @@ def ingest_feeds(
             raw = backend.read_parquet(str(spool.path(name)), table_name=raw_name)
             tables.views.append(raw_name)
             checked_expr = _with_lineage(
-                vd.check_dataset(raw, dataset, catalog=catalog, regions=regions, as_of=as_of),
+                vd.check_dataset(
+                    raw,
+                    dataset,
+                    catalog=catalog,
+                    regions=regions,
+                    as_of=as_of,
+                    region_chars=region_chars,
+                ),
                 dataset,
                 started,
             )
@@ -584,15 +591,17 @@ def _write_arrow(
 
 def _regions_table(
     workspace: Workspace, backend: Any, spool_dir: Path, tables: _Tables
-) -> ir.Table | None:
+) -> tuple[ir.Table | None, str | None]:
     rows = _read_regions(workspace)
     if rows is None:
-        return None
+        return None, None
+    lookup_rows = vd.region_lookup_rows(rows)
+    chars = "".join(sorted({c for row in lookup_rows for c in row["key"]}))
     lookup = pa.Table.from_pylist(
-        vd.region_lookup_rows(rows),
+        lookup_rows,
         schema=pa.schema([("key", pa.string()), ("code", pa.string()), ("ambiguous", pa.bool_())]),
     )
     path = spool_dir / "regions.parquet"
     pq.write_table(lookup, path)
     tables.views.append("_ingest_regions")
-    return backend.read_parquet(str(path), table_name="_ingest_regions")
+    return backend.read_parquet(str(path), table_name="_ingest_regions"), chars

@@ -253,6 +253,7 @@ def check_dataset(
     catalog: Catalog,
     regions: ir.Table | None,
     as_of: date,
+    region_chars: str | None = None,
 ) -> ir.Table:
     """Normalise and validate a raw dataset table.
 
@@ -267,6 +268,8 @@ def check_dataset(
         regions: the region lookup table (`key`, `code`, `ambiguous`), or None when the
             workspace has no region table (then only 12-digit codes are accepted).
         as_of: dates after this are "in the future"; ID birth dates too.
+        region_chars: the characters of the region table's keys (keeps the traditional →
+            simplified table in the SQL short); None converts every character.
 
     Returns:
         The table with typed standard fields, `<name>_key` for every name field, `_reasons`
@@ -279,13 +282,32 @@ def check_dataset(
     keyed: dict[str, ir.Value] = {}
     for spec in fields:
         text = stage1[f"_t_{spec.name}"]
-        if spec.type in {"code", "region_code"}:
-            keyed[f"_k_{spec.name}"] = nz.to_simplified(text).upper().lower()
+        if spec.type == "code":
+            only = list(_code_lookup(catalog, spec))
+            keyed[f"_k_{spec.name}"] = nz.to_simplified(text, only=only).upper().lower()
+        if spec.type == "region_code":
+            chars = None if region_chars is None else [region_chars]
+            keyed[f"_k_{spec.name}"] = nz.to_simplified(text, only=chars).upper().lower()
         if spec.type == "name":
             keyed[f"{spec.name}_key"] = nz.to_simplified(text).upper()
         if spec.type == "id_number":
-            keyed[f"_id_{spec.name}"] = nz.normalise_id_number(text)
+            keyed[f"_idu_{spec.name}"] = text.replace("-", "").upper()
     stage2 = stage1.mutate(**keyed) if keyed else stage1
+    ids = [spec.name for spec in fields if spec.type == "id_number"]
+    if ids:
+        stage2 = stage2.mutate(
+            **{f"_idb_{name}": nz.id_body_of_15(stage2[f"_idu_{name}"]) for name in ids}
+        )
+        stage2 = stage2.mutate(
+            **{
+                f"_id_{name}": ibis.ifelse(
+                    stage2[f"_idb_{name}"].notnull(),
+                    nz.id_with_check(stage2[f"_idb_{name}"]),
+                    stage2[f"_idu_{name}"],
+                )
+                for name in ids
+            }
+        )
     # Stage 3: ID checks, region joins.
     checks: dict[str, ir.Value] = {}
     for spec in fields:
@@ -352,6 +374,11 @@ def check_dataset(
     )
 
 
+def _code_lookup(catalog: Catalog, spec: FieldSpec) -> dict[str, str]:
+    assert spec.codes is not None
+    return {key_of(k): v for k, v in catalog.code_list(spec.codes).lookup_table().items()}
+
+
 def _clean(value: ir.StringValue, spec: FieldSpec) -> ir.StringValue:
     if spec.type == "name":
         # The name keeps its original text (only trimmed); matching uses <name>_key.
@@ -359,6 +386,8 @@ def _clean(value: ir.StringValue, spec: FieldSpec) -> ir.StringValue:
         return ibis.ifelse(trimmed == "", ibis.null("string"), trimmed)
     if spec.type == "text":
         return nz.clean_text(value)
+    if spec.type == "date":
+        return nz.strip_time(nz.compact(value))
     return nz.compact(value)
 
 
@@ -397,8 +426,7 @@ def _typed(
     if spec.type == "boolean":
         return nz.parse_bool(text)
     if spec.type == "code":
-        assert spec.codes is not None
-        lookup = {key_of(k): v for k, v in catalog.code_list(spec.codes).lookup_table().items()}
+        lookup = _code_lookup(catalog, spec)
         key = table[f"_k_{spec.name}"]
         return ibis.cases(
             *[(key == k, ibis.literal(v)) for k, v in lookup.items()], else_=ibis.null("string")
