@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ class AuditKey:
 
     secret: bytes
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         digest = hashes.Hash(hashes.SM3())
         digest.update(b"dixian-audit-key-id:" + self.secret)
@@ -224,13 +225,14 @@ def append_entry(
     old_values: Mapping[str, Any] | None = None,
     new_values: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    flush: bool = True,
 ) -> AuditEntry:
     """Append one entry to the ledger inside the caller's transaction.
 
     Values are masked (no raw ID numbers) before they are stored.
 
     Returns:
-        The new entry (flushed, with its sequence number and hash).
+        The new entry, with its sequence number and hash (flushed unless `flush=False`).
     """
     head = _lock_head(session)
     entry = AuditEntry(
@@ -258,7 +260,8 @@ def append_entry(
     head.last_seq = entry.seq
     head.last_hash = entry.hash
     head.mac = key.mac(_head_payload(entry.seq, entry.hash))
-    session.flush()
+    if flush:
+        session.flush()
     return entry
 
 
@@ -284,8 +287,11 @@ def queue_entry(session: Session, *, key: AuditKey, **entry: Any) -> None:
 def flush_queue(session: Session, *, key: AuditKey) -> None:
     """Append every queued entry in order (called before commit; errors abort the commit)."""
     queue = session.info.get(AUDIT_QUEUE)
-    while isinstance(queue, list) and queue:
-        append_entry(session, key=key, **queue.pop(0))
+    if not isinstance(queue, list) or not queue:
+        return
+    while queue:
+        append_entry(session, key=key, flush=False, **queue.pop(0))
+    session.flush()
 
 
 def discard_queue(session: Session) -> None:
