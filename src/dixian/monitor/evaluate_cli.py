@@ -72,9 +72,18 @@ def evaluate_monitor(
     labelled = labelled_periods(periods, horizon=horizon, step=1)
     chosen = test_period or (labelled[-1] if labelled else periods[-1])
     params = policy_set.resolve_parameters(province=province, year=int(chosen[:4]))
+    truth = None
     if synthetic:
         true_causes = true_causes_from_shocks(
             generated.shocks, test_period=chosen, horizon=horizon, cause_of=SHOCK_CAUSE
+        )
+    elif opened.truth_dir.is_dir() and any(opened.truth_dir.glob("*.parquet")):
+        from dixian.engine import open_backend
+        from dixian.monitor.truth import truth_for_households
+
+        info("对照模拟真值 judging against the simulator's truth …")
+        truth = truth_for_households(
+            open_backend(opened), opened.truth_dir, period=chosen, horizon=horizon, lines=lines
         )
     figures = evaluate_held_out(
         panel,
@@ -84,8 +93,11 @@ def evaluate_monitor(
         horizon=horizon,
         test_period=chosen,
         true_causes=true_causes,
+        truth=truth,
     )
     figures["source"] = f"synthetic:{synthetic}" if synthetic else "workspace panel"
+    if truth is not None:
+        figures["truth_households_mapped"] = len(truth)
     opened.reports_dir.mkdir(parents=True, exist_ok=True)
     report = opened.reports_dir / f"monitor-evaluation-{chosen}.json"
     report.write_text(to_json(figures), encoding="utf-8")

@@ -44,6 +44,7 @@ def evaluate_held_out(
     step: int = 3,
     test_period: str | None = None,
     true_causes: Mapping[str, str] | None = None,
+    truth: pd.DataFrame | None = None,
     model_params: Mapping[str, Any] | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -59,6 +60,8 @@ def evaluate_held_out(
         step: months between training snapshots.
         test_period: the held-out period (default: the latest labelled one).
         true_causes: household_id → true cause code, for primary-cause accuracy.
+        truth: true outcomes per household_id (at_period, label, months_to_event, cause), e.g.
+            from the simulator's truth; replaces the panel's own outcomes and causes.
         model_params: RiskModel hyper-parameters.
         seed: seed of the baseline's tie-breaking.
 
@@ -86,7 +89,16 @@ def evaluate_held_out(
         model_params=model_params,
     )
     test = snapshot(panel, period=test_period, target=target, features=features, horizon=horizon)
+    if truth is not None:
+        outcome_columns = ["household_id", "at_period", "label", "months_to_event"]
+        test = test.drop(columns=outcome_columns[1:]).merge(
+            truth[outcome_columns], on="household_id", how="inner"
+        )
+        causes_known = truth.dropna(subset=["cause"])
+        true_causes = dict(zip(causes_known["household_id"], causes_known["cause"], strict=True))
     test = test[test["at_period"] == 0].reset_index(drop=True)
+    if test.empty or test["label"].nunique() < 2:
+        raise UserError(f"held-out period {test_period}: no households that fell and stayed")
     model = trained.model
     test["risk"] = model.predict_proba(test)[:, 1]
     labels = test["label"].to_numpy()
@@ -110,6 +122,7 @@ def evaluate_held_out(
             "test": test_period,
         },
         "households": len(test),
+        "outcomes": "truth" if truth is not None else "panel",
         "model": metrics.score_summary(labels, test["risk"].to_numpy(), budgets=[count]),
         "alerts": ours,
         "model_only_at_same_count": metrics.recall_precision_at(labels, model_only),

@@ -1,0 +1,144 @@
+"""Outcomes from the simulator's truth (`W/truth/`), for `dixian evaluate monitor` only.
+
+The pipeline never reads the truth; this module is called only by the evaluation command. It
+maps the pipeline's households to the simulator's true households (linked records → true
+persons through `feed_rows`, then the true household most of a household's members belong to),
+and computes the true outcome with the same definition as the model's target, from the true
+monthly money flows: rolling 12-month per-capita income (wages, business, property, transfers)
+after out-of-pocket medical and schooling costs, below the monitoring line of the month's year.
+The true cause is the cause of the household's latest true shock in the year before the fall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dixian.errors import UserError
+from dixian.monitor.features import format_period, parse_period
+
+_INCOME = ("wages", "business", "property", "transfers")
+_SPENDING = ("medical_oop", "schooling")
+
+
+def _truth_file(truth_dir: Path, name: str) -> Path:
+    path = truth_dir / f"{name}.parquet"
+    if not path.is_file():
+        raise UserError(f"{path}: no simulator truth (only simulated workspaces have it)")
+    return path
+
+
+def true_household_map(backend: Any, truth_dir: Path, *, period: str) -> pd.DataFrame:
+    """household_id → true_household_id at `period`, by majority of linked members."""
+    for table in ("person_link", "household_membership"):
+        if table not in backend.list_tables():
+            raise UserError(f"no table '{table}' in the warehouse (run 'dixian link' first)")
+    rows = backend.read_parquet(str(_truth_file(truth_dir, "feed_rows")), table_name="_mon_fr")
+    links = backend.table("person_link")
+    joined = links.join(
+        rows,
+        [
+            links._source_file == rows.source_file,
+            links._sheet.fill_null("") == rows.sheet.fill_null(""),
+            links._row_number.cast("int64") == rows.row_number.cast("int64"),
+        ],
+    )
+    votes = (
+        joined.filter(rows.true_person_id.notnull())
+        .group_by([links.person_id, rows.true_person_id.cast("string").name("true_person_id")])
+        .aggregate(n=lambda t: t.count())
+        .to_pandas()
+    )
+    people = votes.sort_values("n", ascending=False).drop_duplicates("person_id")
+    membership = backend.table("household_membership")
+    members = (
+        membership.filter(membership.period == period)
+        .select("household_id", "person_id")
+        .to_pandas()
+    )
+    truth_members = pd.read_parquet(
+        _truth_file(truth_dir, "household_membership"),
+        columns=["period", "true_household_id", "true_person_id"],
+        filters=[("period", "==", period)],
+    )
+    truth_members["true_person_id"] = truth_members["true_person_id"].astype(str)
+    chain = members.merge(people[["person_id", "true_person_id"]], on="person_id").merge(
+        truth_members[["true_person_id", "true_household_id"]], on="true_person_id"
+    )
+    counts = chain.groupby(["household_id", "true_household_id"]).size().reset_index(name="n")
+    best = counts.sort_values("n", ascending=False).drop_duplicates("household_id")
+    return best[["household_id", "true_household_id"]].reset_index(drop=True)
+
+
+def true_outcomes(
+    truth_dir: Path, *, period: str, horizon: int, lines: Mapping[int, float]
+) -> pd.DataFrame:
+    """Per true household: at_period, label and months_to_event over (P, P + horizon]."""
+    index = parse_period(period)
+    wanted = [format_period(i) for i in range(index - 11, index + horizon + 1)]
+    columns = ["period", "true_household_id", "members", *_INCOME, *_SPENDING]
+    monthly = pd.read_parquet(
+        _truth_file(truth_dir, "household_income_monthly"),
+        columns=columns,
+        filters=[("period", "in", wanted)],
+    )
+    if monthly.empty:
+        raise UserError(f"the truth has no monthly incomes around {period}")
+    monthly["net"] = monthly[list(_INCOME)].sum(axis=1) - monthly[list(_SPENDING)].sum(axis=1)
+    net = monthly.pivot_table(
+        index="true_household_id", columns="period", values="net", aggfunc="sum"
+    ).reindex(columns=wanted)
+    members = monthly.pivot_table(
+        index="true_household_id", columns="period", values="members", aggfunc="max"
+    ).reindex(columns=wanted)
+    rolling = net.T.rolling(12, min_periods=12).sum().T
+    per_capita = rolling / members.where(members > 0)
+    line = np.array([lines.get(int(p[:4]), lines[max(lines)]) for p in wanted])
+    below = per_capita.lt(line, axis=1) & per_capita.notna()
+    ahead = below[wanted[12:]].to_numpy()
+    first = np.where(ahead.any(axis=1), ahead.argmax(axis=1) + 1, -1)
+    return pd.DataFrame(
+        {
+            "true_household_id": per_capita.index,
+            "at_period": below[period].astype(int).to_numpy(),
+            "label": ahead.any(axis=1).astype(int),
+            "months_to_event": np.where(first > 0, first, np.nan),
+        }
+    )
+
+
+def true_causes(truth_dir: Path, *, period: str, horizon: int) -> dict[str, str]:
+    """true_household_id → cause of its latest shock in (P − horizon, P + horizon]."""
+    path = truth_dir / "shocks.parquet"
+    if not path.is_file():
+        return {}
+    shocks = pd.read_parquet(path, columns=["true_household_id", "date", "cause"])
+    month = pd.to_datetime(shocks["date"]).dt.strftime("%Y-%m")
+    start = format_period(parse_period(period) - horizon)
+    end = format_period(parse_period(period) + horizon)
+    window = shocks[(month > start) & (month <= end)].assign(month=month)
+    latest = window.sort_values("month").drop_duplicates("true_household_id", keep="last")
+    return dict(zip(latest["true_household_id"].astype(str), latest["cause"], strict=True))
+
+
+def truth_for_households(
+    backend: Any,
+    truth_dir: Path,
+    *,
+    period: str,
+    horizon: int,
+    lines: Mapping[int, float],
+) -> pd.DataFrame:
+    """household_id with true at_period, label, months_to_event and cause (may be None)."""
+    mapping = true_household_map(backend, truth_dir, period=period)
+    outcomes = true_outcomes(truth_dir, period=period, horizon=horizon, lines=lines)
+    mapping["true_household_id"] = mapping["true_household_id"].astype(str)
+    outcomes["true_household_id"] = outcomes["true_household_id"].astype(str)
+    joined = mapping.merge(outcomes, on="true_household_id", how="inner")
+    causes = true_causes(truth_dir, period=period, horizon=horizon)
+    joined["cause"] = joined["true_household_id"].map(causes)
+    return joined
