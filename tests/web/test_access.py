@@ -100,6 +100,7 @@ def test_pages_refuse_roles_without_permission(
 API_ENDPOINTS: list[tuple[str, str, Permission | None]] = [
     ("GET", "/api/v1/me", Permission.ACCOUNT_SELF),
     ("GET", "/api/v1/cases", Permission.CASES_READ),
+    ("GET", "/api/v1/alerts", Permission.CASES_READ),
     ("GET", "/api/v1/cases/{case_a}", Permission.CASES_READ),
     ("POST", "/api/v1/cases/{case_a}/transitions", Permission.CASES_ACT),
     ("GET", "/api/v1/households/H-A-1", Permission.HOUSEHOLDS_READ),

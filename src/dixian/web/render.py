@@ -28,6 +28,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/dashboard", "nav.dashboard", Permission.DASHBOARD_VIEW),
+    NavItem("/alerts", "nav.alerts", Permission.CASES_READ),
     NavItem("/cases", "nav.cases", Permission.CASES_READ),
     NavItem("/data-quality", "nav.data_quality", Permission.DATA_QUALITY_READ),
     NavItem("/needs", "nav.needs", Permission.NEEDS_READ),

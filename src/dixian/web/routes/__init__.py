@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dixian.web.routes import account, admin, api, cases, dashboard, households, insight, public
+from dixian.web.routes import (
+    account,
+    admin,
+    alerts,
+    api,
+    cases,
+    dashboard,
+    households,
+    insight,
+    public,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     account.router,
     dashboard.router,
+    alerts.router,
     cases.router,
     households.router,
     admin.router,

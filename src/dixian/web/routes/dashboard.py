@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from dixian.cases.models import User
+from dixian.web.alerts import alerts_by_period
 from dixian.web.dashboard import dashboard_figures, region_names
 from dixian.web.deps import actor_for, database, now, require, settings_of
 from dixian.web.i18n import translate
@@ -33,6 +34,9 @@ def dashboard(
         figures = dashboard_figures(
             session, actor=actor_for(request, user), today=now(request).date()
         )
+    alerts = alerts_by_period(
+        request.app.state.workspace.warehouse_path, jurisdiction=user.jurisdiction
+    )
     causes = code_labels("cause", locale)
     names = region_names(_reference_dir(request))
     has_map = (_reference_dir(request) / "villages.geojson").is_file()
@@ -48,7 +52,17 @@ def dashboard(
                     "name": translate(locale, "dashboard.monitored"),
                     "values": figures.monitored_by_month,
                 },
-            ],
+            ]
+            + (
+                [
+                    {
+                        "name": translate(locale, "nav.alerts"),
+                        "values": [alerts.get(month, 0) for month in figures.months],
+                    }
+                ]
+                if alerts
+                else []
+            ),
         },
         "causes": {
             "labels": [causes.get(code, code) for code, _ in figures.causes],
