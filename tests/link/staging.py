@@ -33,6 +33,9 @@ def write_staging(workspace: Workspace, dataset: str, rows: list[dict[str, Any]]
             }
         )
     table = pa.Table.from_pylist(enriched)
+    for index, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pa.string()))
     if name in backend.list_tables():
         old = backend.table(name).to_pyarrow()
         table = pa.concat_tables([old, table.select(old.column_names).cast(old.schema)])

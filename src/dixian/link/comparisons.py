@@ -25,10 +25,26 @@ Dialect = Literal["duckdb", "spark"]
 
 # Array overlap is spelled differently per engine; everything else here is common SQL.
 _OVERLAP = {"duckdb": "list_has_any({l}, {r})", "spark": "arrays_overlap({l}, {r})"}
+# One substitution or transposition: Damerau-Levenshtein 1 on DuckDB; Spark's native
+# Levenshtein counts a transposition as 2 (Damerau needs Splink's UDF jar there).
+_ONE_ID_EDIT = {
+    "duckdb": "damerau_levenshtein(id_number_l, id_number_r) <= 1",
+    "spark": "levenshtein(id_number_l, id_number_r) <= 2",
+}
 
 # Roles a node table can carry; comparisons and blocking rules are built only for the
 # roles present (non-null somewhere) in the data.
 ROLES = ("name", "birth_date", "sex", "id_number", "region_code", "address")
+
+
+def _similar(column: str, threshold: float, dialect: Dialect) -> ComparisonLevelCreator:
+    """Jaro-Winkler >= threshold on DuckDB; on Spark, where Jaro-Winkler needs Splink's
+    UDF jar on the cluster's classpath, the native Levenshtein at the matching distance
+    (pinyin strings of names are short: 0.9 ~ one edit, 0.7 ~ two)."""
+    if dialect == "spark":
+        edits = 1 if threshold >= 0.88 else 2
+        return cll.LevenshteinLevel(column, edits)
+    return cll.JaroWinklerLevel(column, threshold)
 
 
 def _guarded(guard: str, condition: str) -> str:
@@ -64,25 +80,25 @@ def _name_comparison(dialect: Dialect) -> ComparisonCreator:
             ),
             cll.And(
                 cll.ExactMatchLevel("name_surname_pinyin"),
-                cll.JaroWinklerLevel("name_given_pinyin", 0.88),
+                _similar("name_given_pinyin", 0.88, dialect),
             ).configure(label_for_charts="same surname sound, given name sounds alike"),
-            cll.JaroWinklerLevel("name_pinyin", 0.9).configure(
-                label_for_charts="pinyin Jaro-Winkler >= 0.9"
+            _similar("name_pinyin", 0.9, dialect).configure(
+                label_for_charts="pinyin alike (Jaro-Winkler >= 0.9)"
             ),
             cll.ElseLevel(),
         ],
     )
 
 
-def _plain_name_comparison() -> ComparisonCreator:
+def _plain_name_comparison(dialect: Dialect) -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="name",
         comparison_description="name: raw text, Jaro-Winkler",
         comparison_levels=[
             cll.NullLevel("name"),
             cll.ExactMatchLevel("name"),
-            cll.JaroWinklerLevel("name", 0.9),
-            cll.JaroWinklerLevel("name", 0.7),
+            _similar("name", 0.9, dialect),
+            _similar("name", 0.7, dialect),
             cll.ElseLevel(),
         ],
     )
@@ -123,7 +139,7 @@ def _plain_birth_comparison() -> ComparisonCreator:
     )
 
 
-def _id_comparison(flavour: Flavour) -> ComparisonCreator:
+def _id_comparison(flavour: Flavour, dialect: Dialect) -> ComparisonCreator:
     levels: list[ComparisonLevelCreator | dict[str, Any]] = [
         cll.NullLevel("id_number"),
         cll.ExactMatchLevel("id_number"),
@@ -138,7 +154,7 @@ def _id_comparison(flavour: Flavour) -> ComparisonCreator:
         one_edit = _guarded(
             "substr(id_number_l, 7, 4) = substr(id_number_r, 7, 4) "
             "or substr(id_number_l, 11, 4) = substr(id_number_r, 11, 4)",
-            "damerau_levenshtein(id_number_l, id_number_r) <= 1",
+            _ONE_ID_EDIT[dialect],
         )
         levels.append(
             cll.CustomLevel(one_edit, label_for_charts="ID one digit or one transposition apart")
@@ -220,7 +236,7 @@ def build_comparisons(
     comparisons: list[ComparisonCreator | dict[str, Any]] = []
     if "name" in present:
         comparisons.append(
-            _name_comparison(dialect) if flavour == "chinese" else _plain_name_comparison()
+            _name_comparison(dialect) if flavour == "chinese" else _plain_name_comparison(dialect)
         )
     if "birth_date" in present:
         comparisons.append(
@@ -229,7 +245,7 @@ def build_comparisons(
     if "sex" in present:
         comparisons.append(_sex_comparison())
     if "id_number" in present:
-        comparisons.append(_id_comparison(flavour))
+        comparisons.append(_id_comparison(flavour, dialect))
     if "region_code" in present:
         comparisons.append(_region_comparison(flavour))
     if "address" in present:

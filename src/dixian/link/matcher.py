@@ -97,7 +97,9 @@ def _db_api(options: MatcherOptions) -> Any:
 
         session = spark_session(options.spark_master, options.spark_driver_memory)
         spark_api: Any = SparkAPI
-        return spark_api(spark_session=session)
+        # "persist" keeps intermediate tables in memory; "checkpoint" would need a
+        # checkpoint directory configured on the cluster.
+        return spark_api(spark_session=session, break_lineage_method="persist")
     import duckdb
     from splink import DuckDBAPI
 
@@ -154,26 +156,34 @@ class Matcher:
         self._db_api = _db_api(options)
         table = self._register(nodes)
         if model is not None:
-            settings: Any = dict(model)
-            settings["blocking_rules_to_generate_predictions"] = build_blocking_rules(
-                self.roles, flavour=options.flavour, pair_filter=pair_filter
+            dialect = "spark" if options.engine == "spark" else "duckdb"
+            settings: Any = _port_model(
+                model, _settings(self.roles, options, pair_filter=pair_filter), dialect
             )
         else:
             settings = _settings(self.roles, options, pair_filter=pair_filter)
-        self.linker = Linker(table, settings, log_level=logging.ERROR)
+        # A loaded model was validated when it was trained; validating again costs seconds
+        # of SQL parsing per run.
+        self.linker = Linker(
+            table, settings, log_level=logging.ERROR, validate_settings=model is None
+        )
 
     def _register(self, nodes: pa.Table) -> Any:
         if self.options.engine == "spark":
-            # Spark cannot take Arrow list columns of strings with nulls reliably from
-            # pandas; Arrow goes in through createDataFrame on the pandas frame.
-            return self._db_api.register(nodes.to_pandas())
+            # Through a Spark DataFrame built from Arrow: Splink's pandas path cannot infer
+            # the type of list columns (the masks and bigrams).
+            frame = self._db_api.spark.createDataFrame(nodes)
+            return self._db_api.register(frame)
         return self._db_api.register(nodes)
 
     def train(self) -> dict[str, Any]:
         """Estimate the model's parameters on this node table; returns the model dict."""
         training = self.linker.training
+        # Chunking bounds memory on big tables; on small ones a single pass is enough and
+        # avoids dozens of round trips.
+        chunks = 1 if self.nodes.num_rows < 100_000 else 10
         training.estimate_u_using_random_sampling(
-            max_pairs=self.options.max_pairs_u, seed=self.options.seed
+            max_pairs=self.options.max_pairs_u, seed=self.options.seed, num_chunks=chunks
         )
         rules: Any = deterministic_rules(self.roles)
         if rules:
@@ -264,6 +274,32 @@ class Matcher:
                 levels[int(level.comparison_vector_value)] = str(level.label_for_charts)
             labels[comparison.output_column_name] = levels
         return labels
+
+
+def _port_model(model: dict[str, Any], fresh: SettingsCreator, dialect: str) -> dict[str, Any]:
+    """A trained model's parameters on freshly built settings for `dialect`.
+
+    The comparisons are built by this module for every engine with the same levels in the
+    same order, only their SQL differs; so a model trained on DuckDB can score on Spark
+    (and a saved model survives a change of blocking rules): m, u and the prior are copied
+    level by level.
+    """
+    settings: dict[str, Any] = fresh.create_settings_dict(dialect)
+    trained = {c["output_column_name"]: c for c in model.get("comparisons", [])}
+    for comparison in settings["comparisons"]:
+        source = trained.get(comparison["output_column_name"])
+        if source is None:
+            continue
+        for level, learnt in zip(
+            comparison["comparison_levels"], source["comparison_levels"], strict=False
+        ):
+            for key in ("m_probability", "u_probability"):
+                if key in learnt:
+                    level[key] = learnt[key]
+    settings["probability_two_random_records_match"] = model.get(
+        "probability_two_random_records_match", settings["probability_two_random_records_match"]
+    )
+    return settings
 
 
 def _orient_pairs(table: pa.Table) -> pa.Table:
