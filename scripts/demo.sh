@@ -44,3 +44,13 @@ if $DIXIAN verify --workspace "$WS" --top 10; then
 else
   echo "   (skipped: run the ingest, link and features steps first)"
 fi
+echo "== monitor: early warning (部门筛查预警): train the risk model, the top alerts with their reasons"
+# Needs the household panel (ingest, link and features steps); says so instead of failing.
+if $DIXIAN monitor train --workspace "$WS"; then
+  $DIXIAN monitor alerts --workspace "$WS" --budget 20 --top 10
+  # A held-out year needs 37 months of panel (train, validate, test); a 3-year county is short.
+  $DIXIAN evaluate monitor --workspace "$WS" --budget 20 \
+    || echo "   (held-out evaluation skipped: the panel is too short)"
+else
+  echo "   (skipped: run the ingest, link and features steps first)"
+fi
