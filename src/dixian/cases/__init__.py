@@ -7,7 +7,7 @@ state machine in `dixian.cases.workflow`. See `docs/cases.md`.
 from __future__ import annotations
 
 from dixian.cases.actor import Actor
-from dixian.cases.audit import AuditKey, VerifyResult, load_audit_key, verify_chain
+from dixian.cases.audit import AuditKey, load_audit_key
 from dixian.cases.case_models import (
     AssistancePlan,
     Attachment,
@@ -20,6 +20,7 @@ from dixian.cases.case_models import (
     RiskElimination,
     Visit,
 )
+from dixian.cases.chain import VerifyResult, verify_chain
 from dixian.cases.db import CasesDatabase, create_cases_engine, grant_app_role, upgrade_database
 from dixian.cases.enums import (
     CaseState,

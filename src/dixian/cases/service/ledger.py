@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dixian.cases.actor import Actor
-from dixian.cases.audit import PurgeResult, VerifyResult, purge_expired, verify_chain
+from dixian.cases.chain import PurgeResult, VerifyResult, purge_expired, verify_chain
 from dixian.cases.enums import Outcome, Role
 from dixian.cases.ledger_models import AuditEntry
 from dixian.cases.service._common import audit_key, record, require_roles, settings_of
