@@ -33,10 +33,6 @@ echo "   serve:  DIXIAN_WEB_ENV=demo $DIXIAN serve --workspace $WS"
 echo "   open:   http://127.0.0.1:8000/"
 echo "== ids: check resident ID numbers (a valid one; one with the birth day and month swapped)"
 $DIXIAN ids check 11010519491231002X 11010519491213002X || true  # exit 1: one is invalid
-echo "== cases: counts by state (cases come from the monitoring alerts) and the audit ledger check"
-$DIXIAN db upgrade --workspace "$WS" >/dev/null
-$DIXIAN cases list --workspace "$WS" --limit 10
-$DIXIAN audit verify --workspace "$WS"
 echo "== verify: economic-status verification (核对) of every household and the top problem leads (问题线索)"
 # Needs the household panel (ingest, link and features steps); says so instead of failing.
 if $DIXIAN verify --workspace "$WS" --top 10; then
@@ -54,3 +50,7 @@ if $DIXIAN monitor train --workspace "$WS"; then
 else
   echo "   (skipped: run the ingest, link and features steps first)"
 fi
+echo "== cases: counts by state (cases opened from the monitoring alerts) and the audit ledger check"
+$DIXIAN db upgrade --workspace "$WS" >/dev/null
+$DIXIAN cases list --workspace "$WS" --limit 10
+$DIXIAN audit verify --workspace "$WS"
