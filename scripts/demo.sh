@@ -13,6 +13,13 @@ echo "== 2. data standard"
 $DIXIAN standards
 echo "== 3. simulate a county (20,000 persons x 3 years): feeds, reference data, truth"
 $DIXIAN simulate --workspace "$WS" --persons 20000 --years 3 --seed 1 --noise default
+echo "== link: one person, one ID across departments (人员识别), households per period"
+# Needs the ingest step (staging tables); says so instead of failing.
+if $DIXIAN link --workspace "$WS"; then
+  $DIXIAN evaluate link --workspace "$WS"
+else
+  echo "   (skipped: run the ingest step first)"
+fi
 echo "== web: demo users (one per role) and how to serve"
 $DIXIAN db upgrade --workspace "$WS" >/dev/null
 COUNTY_CODE=$(grep -m1 '^county = ' "$WS/dixian.toml" | cut -d'"' -f2)
