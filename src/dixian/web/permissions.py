@@ -25,6 +25,7 @@ class Permission(StrEnum):
     PI_UNMASK = "pi.unmask"
     EXPORT = "export"
     DATA_QUALITY_READ = "data_quality.read"
+    LINKAGE_REVIEW = "linkage.review"
     USERS_MANAGE = "users.manage"
     ROLES_MANAGE = "roles.manage"
     AUDIT_READ = "audit.read"
@@ -50,6 +51,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PI_UNMASK,
             Permission.EXPORT,
             Permission.DATA_QUALITY_READ,
+            Permission.LINKAGE_REVIEW,
         }
     ),
     Role.TOWNSHIP_REVIEWER: frozenset(

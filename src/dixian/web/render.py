@@ -31,6 +31,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/alerts", "nav.alerts", Permission.CASES_READ),
     NavItem("/cases", "nav.cases", Permission.CASES_READ),
     NavItem("/data-quality", "nav.data_quality", Permission.DATA_QUALITY_READ),
+    NavItem("/linkage", "nav.linkage", Permission.LINKAGE_REVIEW),
     NavItem("/needs", "nav.needs", Permission.NEEDS_READ),
     NavItem("/admin/users", "nav.users", Permission.USERS_MANAGE),
     NavItem("/admin/sessions", "nav.sessions", Permission.ROLES_MANAGE),

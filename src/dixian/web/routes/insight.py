@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+import duckdb
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse, Response
 
 from dixian.cases.models import User
+from dixian.web.auth import audit
 from dixian.web.deps import actor_for, database, require, settings_of
 from dixian.web.labels import code_labels
+from dixian.web.linkage import open_review_items
 from dixian.web.needs import needs_table
 from dixian.web.permissions import Permission
 from dixian.web.render import render_page, request_locale
@@ -38,3 +41,40 @@ def needs(
     return render_page(
         request, "needs.html", {"rows": rows, "causes": code_labels("cause", locale)}
     )
+
+
+@router.get("/linkage", include_in_schema=False)
+def linkage_queue(
+    request: Request, user: Annotated[User, Depends(require(Permission.LINKAGE_REVIEW))]
+) -> Response:
+    """Record pairs waiting for a person's decision (关联复核)."""
+    items = open_review_items(request.app.state.workspace.warehouse_path)
+    return render_page(request, "linkage.html", {"items": items})
+
+
+@router.post("/linkage/{review_id}", include_in_schema=False)
+def linkage_decide(
+    request: Request,
+    review_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")],
+    user: Annotated[User, Depends(require(Permission.LINKAGE_REVIEW))],
+    decision: Annotated[str, Form(pattern=r"^(match|non_match)$")],
+) -> Response:
+    """Record a decision; the next `dixian link` run applies it (audited)."""
+    from dixian.link.review import decide_review
+
+    try:
+        decide_review(
+            request.app.state.workspace, review_id, decision=decision, reviewer=user.username
+        )
+    except duckdb.Error as exc:  # the pipeline holds the warehouse's write lock
+        raise HTTPException(status_code=503) from exc
+    with database(request).session() as session:
+        audit(
+            session,
+            actor=actor_for(request, user),
+            event_code="LINKAGE_REVIEWED",
+            object_type="link_review",
+            object_id=review_id,
+            new_values={"decision": decision},
+        )
+    return RedirectResponse("/linkage", status_code=303)
