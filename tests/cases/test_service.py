@@ -216,3 +216,31 @@ def test_id_numbers_are_revealed_only_with_a_reason(db: CasesDatabase, people: P
         )
     (unmasked,) = _events(db, "PI_UNMASKED")
     assert unmasked.reason == "入户核对身份" and unmasked.actor_name == "caseworker"
+
+
+def test_evidence_from_pandas_is_stored_as_plain_json(db: CasesDatabase, people: People) -> None:
+    import numpy as np
+
+    evidence = {
+        "triggers": np.array(["medical_oop", "disaster"]),
+        "amount": np.float64(23000.5),
+        "missing": float("nan"),
+        "count": np.int64(3),
+        "when": date(2025, 3, 1),
+    }
+    with db.session() as session:
+        result = record_discoveries(
+            session, actor=Actor.system(),
+            discoveries=[DiscoveryInput(
+                household_id="HN", region_code=VILLAGE_A, period="2025-03",
+                channel=Channel.DEPARTMENT_SCREENING, discovered_on=date(2025, 3, 5),
+                evidence=evidence,
+            )],
+        )  # fmt: skip
+    with db.session() as session:
+        from dixian.cases import Discovery
+
+        stored = session.scalars(select(Discovery)).one().evidence
+    assert result.created == 1
+    assert stored == {"triggers": ["medical_oop", "disaster"], "amount": 23000.5,
+                      "missing": None, "count": 3, "when": "2025-03-01"}  # fmt: skip

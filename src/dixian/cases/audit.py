@@ -16,6 +16,7 @@ the change fails (fail closed, AUD-04).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
@@ -141,7 +142,28 @@ def _json_default(value: Any) -> Any:
         return value.isoformat()
     if hasattr(value, "value"):  # enums
         return value.value
+    if hasattr(value, "tolist"):  # numpy arrays and scalars from pandas frames
+        return value.tolist()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def plain_json(value: Any) -> Any:
+    """A copy made only of JSON types (numpy values, dates, enums converted; NaN → None).
+
+    Evidence arrives from pandas; PostgreSQL's JSONB refuses NaN and json.dumps refuses
+    numpy arrays, so both are normalised before storing.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_json(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return plain_json(_json_default(value))
 
 
 def entry_payload(entry: AuditEntry) -> bytes:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dixian.cases.actor import Actor
+from dixian.cases.audit import plain_json
 from dixian.cases.case_models import Case, Discovery
 from dixian.cases.enums import CLOSED_STATES, PRE_DECISION_STATES, CaseState, Channel, Role
 from dixian.cases.models import Household
@@ -124,7 +125,8 @@ def record_discoveries(
         discovery = Discovery(
             household_pk=household.id, period=item.period, channel=channel,
             discovered_on=item.discovered_on, risk_score=item.risk_score,
-            evidence=dict(item.evidence), source=item.source, reported_by=actor.user_id,
+            evidence=plain_json(dict(item.evidence)), source=item.source,
+            reported_by=actor.user_id,
             case=case,
         )  # fmt: skip
         session.add(discovery)
