@@ -133,7 +133,10 @@ def render_column(
             tags |= BIT["village_name"]
         return pa.array(codes, type=pa.string())
     if spec.type == "code" and spec.codes is not None:
-        labels = code_labels(catalog, spec.codes, style.code_style)
+        # Relation synonyms are sex-specific (妻/夫, 父亲/母亲): keep the neutral label.
+        labels = code_labels(
+            catalog, spec.codes, style.code_style if spec.codes != "relation_to_head" else 0
+        )
         codes = values.astype(str)
         if n == 0:
             return pa.array([], type=pa.string())

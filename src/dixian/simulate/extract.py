@@ -86,6 +86,17 @@ class Extractor:
         relation = state.p("relation")
         self.male = male
         self.relation = relation
+        self._labels: dict[str, dict[str, str]] = {}
+
+    def zh(self, code_list: str, code: str) -> str:
+        """The Chinese label of a code (free-text fields list causes and measures in Chinese)."""
+        if not self._labels:
+            from dixian.standards import load_catalog
+
+            catalog = load_catalog()
+            for name in ("cause", "measure"):
+                self._labels[name] = {c.code: c.zh for c in catalog.code_list(name).codes}
+        return self._labels[code_list].get(code, code)
 
     @staticmethod
     def relation_code_of(relation: np.ndarray, male: np.ndarray) -> np.ndarray:
@@ -221,7 +232,8 @@ def poverty_registry(ex: Extractor) -> Iterator[Batch]:
         n_h_m = status["household"].size
         changed = np.zeros(n_h_m, dtype=bool)
         if process:
-            rows = np.flatnonzero(ex.month_index_of(process["date"]) == m)
+            # Cases identified before the simulation started count from the first month.
+            rows = np.flatnonzero(np.maximum(ex.month_index_of(process["date"]), 0) == m)
             for event, hh, date, detail in zip(
                 process["event"][rows],
                 process["household"][rows],
@@ -268,18 +280,26 @@ def poverty_registry(ex: Extractor) -> Iterator[Batch]:
             / (m - lo + 1)
         )
         pc = np.divide(income, size, out=np.zeros(n_h_m), where=size > 0)
-        declared = np.round(pc[households] * ex.rng.normal(1.0, 0.08, households.size), 0)
+        # The declared income is the household's (one value for all its members), with the
+        # error of a self-declared figure.
+        declared = np.round(pc * ex.rng.normal(1.0, 0.08, pc.size), 0)[households]
         cause = h["primary_cause"][households]
         secondary = h["secondary_causes"][households]
-        second_text = (
-            np.array(
-                [
-                    "、".join(str(CAUSES[b]) for b in range(len(CAUSES)) if (v >> b) & 1)
-                    for v in secondary
-                ]
-            )
-            if households.size < 400_000
-            else np.full(households.size, "")
+        masks, mask_index = np.unique(secondary, return_inverse=True)
+        mask_text = np.array(
+            [
+                "、".join(
+                    ex.zh("cause", str(CAUSES[b])) for b in range(len(CAUSES)) if (v >> b) & 1
+                )
+                for v in masks.tolist()
+            ]
+            + [""]
+        )
+        second_text = mask_text[mask_index] if households.size else mask_text[:0]
+        listed, listed_index = np.unique(households, return_inverse=True)
+        measure_text = np.array(
+            ["、".join(ex.zh("measure", c) for c in measures_text.get(int(x), [])) for x in listed]
+            + [""]
         )
         attribute = np.where(
             h["tekun"][households], "tekun", np.where(h["dibao"][households], "dibao", "general")
@@ -305,9 +325,9 @@ def poverty_registry(ex: Extractor) -> Iterator[Batch]:
                 ),
                 "annual_net_income_per_capita": declared,
                 "land_area_mu": h["land_mu"][households],
-                "measures_received": np.array(
-                    ["、".join(measures_text.get(int(x), [])) for x in households]
-                ),
+                "measures_received": measure_text[listed_index]
+                if households.size
+                else measure_text[:0],
                 "report_month": np.full(persons.size, month.start),
             }
         )
