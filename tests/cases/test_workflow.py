@@ -105,3 +105,24 @@ def test_unknown_action_is_refused(db: CasesDatabase, people: People) -> None:
     case_id = open_case(db)
     with pytest.raises(TransitionRefused, match="unknown action 'approve_everything'"):
         act(db, people, case_id, "approve_everything", {})
+
+
+def test_risk_elimination_records_its_evidence_and_closes_the_case(
+    db: CasesDatabase, people: People
+) -> None:
+    case_id = open_case(db)
+    drive(db, people, case_id, "risk_eliminated")
+    with db.session() as session:
+        from sqlalchemy import select
+
+        from dixian.cases import RiskElimination
+
+        case = get_case(session, actor=people.county, case_id=case_id)
+        proposal = session.scalars(select(RiskElimination)).one()
+    assert case.closed_on == date(2025, 9, 12)
+    assert (proposal.months_monitored, proposal.measures_delivered, proposal.months_above_line) == (
+        7,
+        1,
+        6,
+    )
+    assert proposal.confirmed_on == date(2025, 9, 12)

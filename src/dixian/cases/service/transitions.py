@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -181,6 +182,14 @@ def _review(level: ReviewLevel, purpose: ReviewPurpose, *, approved: bool) -> Ef
             case.monitoring_started_on = f["decided_on"]
         if purpose is ReviewPurpose.ELIMINATION and level is ReviewLevel.COUNTY and approved:
             case.closed_on = f["decided_on"]
+            proposal = session.scalars(
+                select(RiskElimination)
+                .where(RiskElimination.case_id == case.id)
+                .order_by(RiskElimination.id.desc())
+                .limit(1)
+            ).first()
+            if proposal is not None:
+                proposal.confirmed_on = f["decided_on"]
 
     return effect
 
