@@ -26,6 +26,7 @@ class Permission(StrEnum):
     EXPORT = "export"
     DATA_QUALITY_READ = "data_quality.read"
     LINKAGE_REVIEW = "linkage.review"
+    VERIFY = "verify.application"
     USERS_MANAGE = "users.manage"
     ROLES_MANAGE = "roles.manage"
     AUDIT_READ = "audit.read"
@@ -52,10 +53,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EXPORT,
             Permission.DATA_QUALITY_READ,
             Permission.LINKAGE_REVIEW,
+            Permission.VERIFY,
         }
     ),
     Role.TOWNSHIP_REVIEWER: frozenset(
-        _BUSINESS_READ | {Permission.CASES_ACT, Permission.PI_UNMASK, Permission.EXPORT}
+        _BUSINESS_READ
+        | {Permission.CASES_ACT, Permission.PI_UNMASK, Permission.EXPORT, Permission.VERIFY}
     ),
     Role.VILLAGE_CASEWORKER: frozenset(
         _BUSINESS_READ | {Permission.CASES_ACT, Permission.PI_UNMASK}

@@ -32,6 +32,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/cases", "nav.cases", Permission.CASES_READ),
     NavItem("/data-quality", "nav.data_quality", Permission.DATA_QUALITY_READ),
     NavItem("/linkage", "nav.linkage", Permission.LINKAGE_REVIEW),
+    NavItem("/verify", "nav.verify", Permission.VERIFY),
     NavItem("/needs", "nav.needs", Permission.NEEDS_READ),
     NavItem("/admin/users", "nav.users", Permission.USERS_MANAGE),
     NavItem("/admin/sessions", "nav.sessions", Permission.ROLES_MANAGE),

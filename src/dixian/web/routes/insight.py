@@ -78,3 +78,49 @@ def linkage_decide(
             new_values={"decision": decision},
         )
     return RedirectResponse("/linkage", status_code=303)
+
+
+@router.get("/verify", include_in_schema=False)
+def verify_form(
+    request: Request, user: Annotated[User, Depends(require(Permission.VERIFY))]
+) -> Response:
+    """The form for verifying one application (家庭经济状况核对)."""
+    return render_page(request, "verify.html", {"result": None, "form": {}})
+
+
+@router.post("/verify", include_in_schema=False)
+async def verify_submit(
+    request: Request, user: Annotated[User, Depends(require(Permission.VERIFY))]
+) -> Response:
+    """Verify the application against the department records; show decision and evidence."""
+    from starlette.concurrency import run_in_threadpool
+
+    from dixian.web.verification import declaration_from_form, result_view, verify_for_user
+
+    raw = await request.form(max_files=0, max_fields=40)
+    form = {key: str(value) for key, value in raw.items() if isinstance(value, str)}
+    declaration = declaration_from_form(form)
+    workspace = request.app.state.workspace
+
+    def run() -> dict[str, object]:
+        result = verify_for_user(workspace, declaration, jurisdiction=user.jurisdiction)
+        view = result_view(result)
+        with database(request).session() as session:
+            audit(
+                session,
+                actor=actor_for(request, user),
+                event_code="APPLICATION_VERIFIED",
+                object_type="household",
+                object_id=result.household_id,
+                new_values={
+                    "application_id": result.application_id,
+                    "period": result.period,
+                    "statuses": {p["program"]: p["status"] for p in view["on_records"]},
+                    "discrepancies": len(result.discrepancies),
+                },
+            )
+        return view
+
+    view = await run_in_threadpool(run)
+    safe_form = {k: v for k, v in form.items() if k not in {"members", "csrf_token"}}
+    return render_page(request, "verify.html", {"result": view, "form": safe_form})
