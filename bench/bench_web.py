@@ -167,13 +167,22 @@ def system_as(role: Any) -> Any:
     return Actor(user_id=None, username="bench", role=str(role), jurisdiction=COUNTY)
 
 
+def _household_ids(root: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(root / "cases.sqlite") as con:
+        return [row[0] for row in con.execute("SELECT household_id FROM households")]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _start_server(workspace_root: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _start_server(
+    workspace_root: Path, port: int, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         {
@@ -197,7 +206,8 @@ def _start_server(workspace_root: Path, port: int, workers: int) -> subprocess.P
         "warning",
     ]
     # A fixed argument list naming our own module; no shell.
-    return subprocess.Popen(command, env=env)
+    with log.open("ab") as sink:
+        return subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
 
 
 async def _wait_ready(url: str, timeout: float = 120.0) -> None:
@@ -247,7 +257,11 @@ async def _load(url: str, household_ids: list[str], users: int, views: int) -> d
                         else "/dashboard"
                     )
                     started = time.perf_counter()
-                    response = await client.get(path, headers=headers)
+                    try:
+                        response = await client.get(path, headers=headers)
+                    except httpx.TransportError:
+                        errors += 1
+                        continue
                     latencies[kind].append(time.perf_counter() - started)
                     if response.status_code != 200:
                         errors += 1
@@ -269,13 +283,20 @@ async def _load(url: str, household_ids: list[str], users: int, views: int) -> d
 def run(size: str, workdir: Path) -> dict[str, Any]:
     """Seed a county's case database, serve it, and measure page latency under load."""
     spec = SIZES[size]
-    root = workdir / "ws"
+    reuse = os.environ.get("DIXIAN_BENCH_WEB_WORKSPACE")
     started = time.perf_counter()
-    household_ids, households = _seed(root, spec["persons"])
+    if reuse:
+        # Re-measure a workspace seeded by an earlier run (seeding 1M persons takes an hour).
+        root = Path(reuse)
+        household_ids = _household_ids(root)
+        households = len(household_ids)
+    else:
+        root = workdir / "ws"
+        household_ids, households = _seed(root, spec["persons"])
     seed_seconds = time.perf_counter() - started
     port = _free_port()
     workers = 1 if size == "tiny" else 2
-    server = _start_server(root, port, workers)
+    server = _start_server(root, port, workers, workdir / "server.log")
     try:
         url = f"http://127.0.0.1:{port}"
         asyncio.run(_wait_ready(url))
