@@ -67,8 +67,7 @@ def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy
 
     Args:
         scores: household_id, region_code, risk (calibrated probability), other columns kept.
-        hits: trigger hits (`evaluate_triggers` output); households only in hits are included
-            with risk 0 if they are missing from scores.
+        hits: trigger hits (`evaluate_triggers` output) of the scored households.
         policy: budgets and weights.
 
     Returns:
