@@ -96,6 +96,7 @@ def test_audit_verify_names_the_first_bad_entry(ws: Workspace) -> None:
     root = str(ws.root)
     good = run_cli("audit", "verify", "-w", root, "--json")
     assert good.exit_code == 0 and json.loads(good.stdout)["ok"] is True
+    assert len(json.loads(good.stdout)["head_hash"]) == 64
     engine = create_engine(ws.cases_database_url)
     with engine.begin() as connection:
         connection.execute(text("DROP TRIGGER audit_log_no_update"))

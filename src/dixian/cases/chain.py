@@ -37,6 +37,10 @@ class VerifyResult:
     last_seq: int | None
     first_bad_seq: int | None = None
     problem: str | None = None
+    # Hash of the last entry: write it down outside the database (a daily report, a
+    # printout) and a later verify proves that nothing before it was rewritten, even by
+    # someone holding the key.
+    head_hash: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -68,7 +72,8 @@ def verify_chain(session: Session, *, key: AuditKey) -> VerifyResult:
         previous = entry
     last_seq = previous.seq if previous is not None else None
     problem, bad = _check_head(head, previous, key=key, purges=purges)
-    return VerifyResult(checked, first_seq, last_seq, bad, problem)
+    head_hash = previous.hash if previous is not None and problem is None else None
+    return VerifyResult(checked, first_seq, last_seq, bad, problem, head_hash)
 
 
 def _check_entry(

@@ -253,7 +253,8 @@ def audit_verify(workspace: WorkspaceOption = None, as_json: JsonOption = False)
         "audit ledger 审计台账",
         {"ok": result.ok, "entries_checked": result.entries_checked,
          "first_seq": result.first_seq, "last_seq": result.last_seq,
-         "first_bad_seq": result.first_bad_seq, "problem": result.problem or ""},
+         "first_bad_seq": result.first_bad_seq, "problem": result.problem or "",
+         "head_hash": result.head_hash or ""},
         as_json=as_json,
     )  # fmt: skip
     if not result.ok:
