@@ -163,37 +163,44 @@ def household_registration(ex: Extractor) -> Iterator[Batch]:
     splits = ex.events("split")
     for m in range(ex.visible):
         month = ex.month(m)
+        members_p, _members_h, members_r = ex.members(m)
+        parts_p, parts_h, parts_s, parts_d = [], [], [], []
         if month.month == 1:
-            persons, households, relation = ex.members(m)
-            status = np.full(persons.size, "normal")
-            status_date = np.full(persons.size, np.datetime64("NaT"), dtype="datetime64[D]")
+            # January: the whole register at the month's end (deaths of January follow).
+            parts_p.append(members_p)
+            parts_h.append(_members_h)
+            parts_s.append(np.full(members_p.size, "normal"))
+            parts_d.append(np.full(members_p.size, np.datetime64("NaT"), dtype="datetime64[D]"))
+            changes: tuple[tuple[dict[str, np.ndarray], str, str], ...] = (
+                (deaths, "deceased", "household"),
+            )
         else:
-            parts_p, parts_h, parts_s, parts_d = [], [], [], []
-            for events, status_code, hh_key in (
+            changes = (
                 (births, "normal", "household"),
                 (deaths, "deceased", "household"),
+                (moves, "moved_out", "from_household"),
                 (moves, "normal", "to_household"),
                 (splits, "normal", "to_household"),
-            ):
-                if not events:
-                    continue
-                rows = np.flatnonzero(ex.month_index_of(events["date"]) == m)
-                parts_p.append(events["person"][rows])
-                parts_h.append(events[hh_key][rows])
-                parts_s.append(np.full(rows.size, status_code))
-                parts_d.append(events["date"][rows])
-            if not parts_p:
-                continue
-            persons = np.concatenate(parts_p)
-            households = np.concatenate(parts_h)
-            status = np.concatenate(parts_s)
-            status_date = np.concatenate(parts_d)
-            members_p, _members_h, members_r = ex.members(m)
-            rel_lookup = np.full(s.n_persons, -1, dtype=np.int64)
-            rel_lookup[members_p] = members_r
-            relation = np.where(
-                rel_lookup[persons] >= 0, rel_lookup[persons], s.persons["relation"][persons]
             )
+        for events, status_code, hh_key in changes:
+            if not events:
+                continue
+            rows = np.flatnonzero(ex.month_index_of(events["date"]) == m)
+            parts_p.append(events["person"][rows])
+            parts_h.append(events[hh_key][rows])
+            parts_s.append(np.full(rows.size, status_code))
+            parts_d.append(events["date"][rows])
+        persons = np.concatenate(parts_p).astype(np.int64)
+        if persons.size == 0:
+            continue
+        households = np.concatenate(parts_h).astype(np.int64)
+        status = np.concatenate(parts_s)
+        status_date = np.concatenate(parts_d)
+        rel_lookup = np.full(s.n_persons, -1, dtype=np.int64)
+        rel_lookup[members_p] = members_r
+        relation = np.where(
+            rel_lookup[persons] >= 0, rel_lookup[persons], s.persons["relation"][persons]
+        )
         cols = ex.identity(persons, households)
         cols.update(
             {
