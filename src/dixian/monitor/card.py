@@ -122,8 +122,12 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         f"- 验证期 Validation period: {periods.get('validation', '')}",
         f"- 训练样本 / 验证样本 Rows: {card.get('rows', {}).get('train')} / "
         f"{card.get('rows', {}).get('validation')}",
-        f"- 校准 Calibration: {card.get('calibration', {}).get('method')} "
-        f"(log-loss {card.get('calibration', {}).get('losses')})",
+        f"- 校准 Calibration: {card.get('calibration', {}).get('method')} (out-of-fold log-loss "
+        + ", ".join(
+            f"{name} {loss:.4f}"
+            for name, loss in card.get("calibration", {}).get("losses", {}).items()
+        )
+        + ")",
         "",
         "## 验证指标 Validation metrics (calibrated, out-of-fold)",
         "",
