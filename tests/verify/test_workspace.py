@@ -210,3 +210,22 @@ def test_lookups_agree_on_both_paths(workspace: Workspace) -> None:
         assert members_of(engine, "h1", "2024-06") == {v: k for k, v in _IDS.items()}
         assert [row["household_id"] for row in panel_history(engine, "h2", None)] == ["h2"]
         assert panel_history(engine, "h2", "2024-05") == []
+
+
+def test_application_without_linkage_tables(workspace: Workspace, tmp_path: Path) -> None:
+    _county(workspace)
+    backend = open_backend(workspace)
+    backend.drop_table("persons")
+    backend.drop_table("household_membership")
+    backend.disconnect()
+    result = run_cli(
+        "verify", "-w", str(workspace.root), "--application", str(_application(tmp_path))
+    )
+    assert result.exit_code == 2
+    assert "run 'dixian link' first" in result.stderr.replace("\n", "")
+    path = _application(tmp_path, household_id="h1")
+    result = run_cli("verify", "-w", str(workspace.root), "--application", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["registered_members"] == 4  # from the panel's member_count
+    assert "member_not_declared" not in {d["item"] for d in report["discrepancies"]}

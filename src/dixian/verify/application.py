@@ -22,14 +22,7 @@ from dixian.errors import NotFound, UserError
 from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence
 from dixian.policy import PolicySet
 from dixian.verify.batch import explain_history
-from dixian.verify.lookup import (
-    MEMBERSHIP_TABLE,
-    PERSONS_TABLE,
-    existing_tables,
-    members_of,
-    memberships_of,
-    panel_history,
-)
+from dixian.verify.lookup import MissingTable, members_of, memberships_of, panel_history
 from dixian.verify.results import ProgramResult, Status
 
 # A declared amount may be this much below the records before it counts as under-declared:
@@ -140,18 +133,17 @@ def _normalise_id(text: str) -> str:
     return "".join(ch for ch in folded if ch not in " -\t").upper()
 
 
-def _find_household(
-    backend: Any, declaration: Declaration, period: str | None, *, linked: bool
-) -> str:
+def _find_household(backend: Any, declaration: Declaration, period: str | None) -> str:
     if declaration.household_id is not None:
         return declaration.household_id
-    if not linked:
+    ids = [_normalise_id(member.id_number) for member in declaration.members]
+    try:
+        rows = memberships_of(backend, ids, period)
+    except MissingTable:
         raise UserError(
             "the warehouse has no linked persons/household_membership: run 'dixian link' "
             "first, or give household_id in the application"
-        )
-    ids = [_normalise_id(member.id_number) for member in declaration.members]
-    rows = memberships_of(backend, ids, period)
+        ) from None
     if not rows:
         raise NotFound("no declared member was found in the household registration records")
     latest = max(row["period"] for row in rows)
@@ -159,12 +151,11 @@ def _find_household(
     return str(counts.most_common(1)[0][0])
 
 
-def _registered_ids(
-    backend: Any, household_id: str, period: str, *, linked: bool
-) -> dict[str, str] | None:
-    if not linked:
+def _registered_ids(backend: Any, household_id: str, period: str) -> dict[str, str] | None:
+    try:
+        return members_of(backend, household_id, period)
+    except MissingTable:
         return None
-    return members_of(backend, household_id, period)
 
 
 def _compare_amount(
@@ -300,16 +291,19 @@ def verify_application(
     Raises:
         NotFound: the household or its panel row does not exist.
     """
-    linked_tables = {PERSONS_TABLE, MEMBERSHIP_TABLE}
-    linked = existing_tables(backend, linked_tables) == linked_tables
-    household_id = _find_household(backend, declaration, declaration.period, linked=linked)
-    rows = panel_history(backend, household_id, declaration.period)
+    household_id = _find_household(backend, declaration, declaration.period)
+    try:
+        rows = panel_history(backend, household_id, declaration.period)
+    except MissingTable:
+        raise UserError(
+            "the warehouse has no 'household_period' table yet: run 'dixian features' first"
+        ) from None
     if not rows:
         raise NotFound(f"household {household_id} has no household_period row for that period")
     row = rows[-1]
     period = str(row["period"])
     params = params_for_year(int(period[:4]))
-    registered = _registered_ids(backend, household_id, period, linked=linked)
+    registered = _registered_ids(backend, household_id, period)
     discrepancies = _member_discrepancies(declaration, registered)
     discrepancies.extend(compare_declaration(declaration, row))
     programs = declaration.programs

@@ -22,8 +22,27 @@ def _duckdb(backend: Any) -> Any | None:
     return None
 
 
+class MissingTable(LookupError):
+    """A table the lookup needs does not exist (the stage that writes it has not run)."""
+
+
 def _fetch(connection: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    return list(connection.execute(sql, params).fetch_arrow_table().to_pylist())
+    import duckdb
+
+    try:
+        return list(connection.execute(sql, params).fetch_arrow_table().to_pylist())
+    except duckdb.CatalogException as exc:
+        # Asking forgiveness: a catalog query per lookup costs more than the lookup itself.
+        raise MissingTable(str(exc).splitlines()[0]) from None
+
+
+def _table(backend: Any, name: str) -> Any:
+    import ibis.common.exceptions as ibis_exceptions
+
+    try:
+        return backend.table(name)
+    except ibis_exceptions.TableNotFound as exc:
+        raise MissingTable(name) from exc
 
 
 def existing_tables(backend: Any, names: set[str]) -> set[str]:
@@ -77,11 +96,15 @@ def prepare_lookups(backend: Any) -> list[str]:
 
 
 def memberships_of(backend: Any, id_numbers: list[str], period: str | None) -> list[dict[str, Any]]:
-    """(id_number, household_id, period) for persons with those ID numbers, up to a period."""
+    """(id_number, household_id, period) for persons with those ID numbers, up to a period.
+
+    Raises:
+        MissingTable: `persons` or `household_membership` does not exist.
+    """
     connection = _duckdb(backend)
     if connection is None:
-        persons = backend.table(PERSONS_TABLE)
-        membership = backend.table(MEMBERSHIP_TABLE)
+        persons = _table(backend, PERSONS_TABLE)
+        membership = _table(backend, MEMBERSHIP_TABLE)
         if period is not None:
             membership = membership.filter(membership.period <= period)
         found = persons.filter(persons.id_number.isin(id_numbers)).select("person_id", "id_number")
@@ -119,11 +142,15 @@ def memberships_of(backend: Any, id_numbers: list[str], period: str | None) -> l
 
 
 def members_of(backend: Any, household_id: str, period: str) -> dict[str, str]:
-    """ID number → person_id of a household's registered members in a period."""
+    """ID number → person_id of a household's registered members in a period.
+
+    Raises:
+        MissingTable: `persons` or `household_membership` does not exist.
+    """
     connection = _duckdb(backend)
     if connection is None:
-        persons = backend.table(PERSONS_TABLE)
-        membership = backend.table(MEMBERSHIP_TABLE)
+        persons = _table(backend, PERSONS_TABLE)
+        membership = _table(backend, MEMBERSHIP_TABLE)
         members = membership.filter(
             (membership.household_id == household_id) & (membership.period == period)
         ).select("person_id")
@@ -152,7 +179,7 @@ def panel_history(backend: Any, household_id: str, period: str | None) -> list[d
     """A household's panel rows up to a period, oldest first."""
     connection = _duckdb(backend)
     if connection is None:
-        panel = backend.table(PANEL_TABLE)
+        panel = _table(backend, PANEL_TABLE)
         rows = panel.filter(panel.household_id == household_id)
         if period is not None:
             rows = rows.filter(rows.period <= period)
