@@ -61,6 +61,7 @@ def render_column(
     tags: np.ndarray,
     noisy: bool,
     corrupt: np.ndarray,
+    previous_region: np.ndarray | None = None,
 ) -> pa.Array:
     """One column as department text, with this batch's style and the row-level noise.
 
@@ -75,6 +76,8 @@ def render_column(
         tags: per-row noise bit masks, updated in place.
         noisy: False for correction rows (a correction is clean).
         corrupt: rows whose required amounts are mis-keyed (corrected in a later file).
+        previous_region: the village a person lived in before moving ("" when none); a stale
+            address is that village when there is one, else another village of the county.
     """
     n = values.size
     # Row noise goes to the row's identity fields (roles name and id_number), so that the
@@ -120,6 +123,9 @@ def render_column(
             stale = np.flatnonzero(rng.uniform(0, 1, n) < profile.stale_address)
             if stale.size:
                 other = geography.village_code[rng.integers(0, geography.n_villages, stale.size)]
+                if previous_region is not None:
+                    before = previous_region[stale]
+                    other = np.where(before != "", before, other)
                 changed = other != codes[stale]
                 codes[stale[changed]] = other[changed]
                 tags[stale[changed]] |= BIT["stale_address"]

@@ -87,6 +87,13 @@ class Extractor:
         self.male = male
         self.relation = relation
         self._labels: dict[str, dict[str, str]] = {}
+        # Where a person lived before moving by marriage (departments keep stale addresses).
+        self.previous_region = np.full(state.n_persons, "", dtype="U12")
+        marriages = state.log_table("marriage")
+        if marriages is not None:
+            movers = marriages["person"].to_numpy()
+            origin = marriages["from_household"].to_numpy()
+            self.previous_region[movers] = self.village_code[origin]
 
     def zh(self, code_list: str, code: str) -> str:
         """The Chinese label of a code (free-text fields list causes and measures in Chinese)."""
@@ -121,6 +128,7 @@ class Extractor:
             "sex": np.where(s.persons["male"][persons], "M", "F"),
             "birth_date": s.persons["birth"][persons],
             "region_code": self.village_code[households],
+            "_previous_region": self.previous_region[persons],
         }
 
     def events(self, kind: str) -> dict[str, np.ndarray]:

@@ -227,6 +227,7 @@ def _write_batch(
                 tags=tags,
                 noisy=noisy,
                 corrupt=corrupt,
+                previous_region=batch.columns.get("_previous_region"),
             )
         )
         headers.append(style.columns[spec.name])
