@@ -253,6 +253,52 @@ def build_comparisons(
     return comparisons
 
 
+# A residual condition for the name-only rule: one side has nothing else to block on.
+_NAME_ONLY = (
+    "(l.birth_str is null and l.region_code is null) "
+    "or (r.birth_str is null and r.region_code is null)"
+)
+
+
+def blocking_keys(roles: Iterable[str], *, flavour: Flavour) -> list[tuple[list[str], str | None]]:
+    """The equality columns of each blocking rule (and its residual condition, if any)."""
+    present = set(roles)
+    has_name, has_birth = "name" in present, "birth_date" in present
+    has_region, has_id = "region_code" in present, "id_number" in present
+    keys: list[tuple[list[str], str | None]] = []
+    if flavour == "chinese":
+        if has_name and has_birth:
+            keys += [
+                (["name_pinyin", "birth_year"], None),
+                (["name_surname_pinyin", "birth_str"], None),
+                (["name_pinyin", "birth_md"], None),
+            ]
+        if has_birth and has_region:
+            keys.append((["birth_str", "region_code"], None))
+        if has_name and has_region:
+            keys.append((["name_pinyin", "region_code"], None))
+        if has_id:
+            keys.append((["id_region", "id_birth"], None))
+        if has_name and (has_birth or has_region):
+            # Records that carry a name and nothing else to block on (a deposit or vehicle
+            # record without its ID number) are compared on the name alone.
+            keys.append((["name_key"], _NAME_ONLY))
+        if has_name and not has_birth and not has_region:
+            keys.append((["name_pinyin"], None))
+    else:
+        if has_name and has_birth:
+            keys.append((["name", "birth_str"], None))
+        if has_birth and has_region:
+            keys.append((["birth_str", "region_code"], None))
+        if has_name and has_region:
+            keys.append((["name", "region_code"], None))
+        if has_id:
+            keys.append((["id_number"], None))
+        if has_name and not has_birth and not has_region:
+            keys.append((["name"], None))
+    return keys
+
+
 def build_blocking_rules(
     roles: Iterable[str], *, flavour: Flavour, pair_filter: str | None = None
 ) -> list[str]:
@@ -267,44 +313,12 @@ def build_blocking_rules(
     Returns:
         Rules in the order Splink should apply them (each pair is scored once).
     """
-    present = set(roles)
-    has_name, has_birth = "name" in present, "birth_date" in present
-    has_region, has_id = "region_code" in present, "id_number" in present
     rules: list[str] = []
-    if flavour == "chinese":
-        if has_name and has_birth:
-            rules += [
-                "l.name_pinyin = r.name_pinyin and l.birth_year = r.birth_year",
-                "l.name_surname_pinyin = r.name_surname_pinyin and l.birth_str = r.birth_str",
-                "l.name_pinyin = r.name_pinyin and l.birth_md = r.birth_md",
-            ]
-        if has_birth and has_region:
-            rules.append("l.birth_str = r.birth_str and l.region_code = r.region_code")
-        if has_name and has_region:
-            rules.append("l.name_pinyin = r.name_pinyin and l.region_code = r.region_code")
-        if has_id:
-            rules.append("l.id_region = r.id_region and l.id_birth = r.id_birth")
-        if has_name and (has_birth or has_region):
-            # Records that carry a name and nothing else to block on (a deposit or vehicle
-            # record without its ID number) are compared on the name alone.
-            rules.append(
-                "l.name_key = r.name_key and ("
-                "(l.birth_str is null and l.region_code is null) "
-                "or (r.birth_str is null and r.region_code is null))"
-            )
-        if has_name and not has_birth and not has_region:
-            rules.append("l.name_pinyin = r.name_pinyin")
-    else:
-        if has_name and has_birth:
-            rules.append("l.name = r.name and l.birth_str = r.birth_str")
-        if has_birth and has_region:
-            rules.append("l.birth_str = r.birth_str and l.region_code = r.region_code")
-        if has_name and has_region:
-            rules.append("l.name = r.name and l.region_code = r.region_code")
-        if has_id:
-            rules.append("l.id_number = r.id_number")
-        if has_name and not has_birth and not has_region:
-            rules.append("l.name = r.name")
+    for columns, residual in blocking_keys(roles, flavour=flavour):
+        rule = " and ".join(f"l.{column} = r.{column}" for column in columns)
+        if residual:
+            rule = f"{rule} and ({residual})"
+        rules.append(rule)
     if not rules:
         raise ValueError("no blocking rule possible: map at least a name, birth date or ID")
     if pair_filter:

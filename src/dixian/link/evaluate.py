@@ -107,24 +107,12 @@ def _repairs(backend: Any, joined: ir.Table) -> dict[str, int]:
     return {"right": int(right), "wrong": int(total - right)}
 
 
-def evaluate_link(workspace: Workspace) -> dict[str, Any]:
-    """Score the workspace's `person_link` against `W/truth/feed_rows.parquet`.
-
-    Returns:
-        The figures (also written to `W/reports/link_evaluation.json`).
-
-    Raises:
-        UserError: no truth (not a simulated workspace) or no linkage yet.
-    """
+def _joined(backend: Any, workspace: Workspace, links: ir.Table) -> ir.Table:
     truth_path = workspace.truth_dir / TRUTH_FILE
     if not truth_path.is_file():
         raise UserError(f"{truth_path}: no linkage truth (only simulated workspaces have it)")
-    backend = open_backend(workspace)
-    if PERSON_LINK not in backend.list_tables():
-        raise UserError(f"{workspace.warehouse_path}: no {PERSON_LINK} yet (run 'dixian link')")
     truth = backend.read_parquet(str(truth_path), table_name="_link_eval_truth")
     truth = truth.filter(truth.true_person_id.notnull())
-    links = backend.table(PERSON_LINK)
     joined = links.join(
         truth,
         [
@@ -139,7 +127,11 @@ def evaluate_link(workspace: Workspace) -> dict[str, Any]:
         true_person_id=truth.true_person_id.cast("string"),
         noise=truth.noise,
     )
-    joined = backend.create_table("_link_eval_joined", joined, overwrite=True, temp=True)
+    stored: ir.Table = backend.create_table("_link_eval_joined", joined, overwrite=True, temp=True)
+    return stored
+
+
+def _figures(backend: Any, joined: ir.Table, records_linked: int) -> dict[str, Any]:
     noise_types = sorted(
         value
         for value in joined.noise.unnest()
@@ -153,7 +145,7 @@ def evaluate_link(workspace: Workspace) -> dict[str, Any]:
     )
     figures: dict[str, Any] = {
         "records_evaluated": int(_scalar(joined.count())),
-        "records_linked": int(_scalar(links.count())),
+        "records_linked": records_linked,
         "pairwise": _pairwise(joined),
         "bcubed": _bcubed(joined),
         "id_repairs": _repairs(backend, joined),
@@ -163,8 +155,49 @@ def evaluate_link(workspace: Workspace) -> dict[str, Any]:
         flagged = joined.mutate(_flag=joined.noise.contains(noise))
         records = int(_scalar(flagged._flag.cast("int64").sum()))
         figures["by_noise"][noise] = {"records": records, **_pairwise(flagged, "_flag")}
+    return figures
+
+
+def evaluate_link(workspace: Workspace) -> dict[str, Any]:
+    """Score the workspace's `person_link` against `W/truth/feed_rows.parquet`.
+
+    Returns:
+        The figures (also written to `W/reports/link_evaluation.json`).
+
+    Raises:
+        UserError: no truth (not a simulated workspace) or no linkage yet.
+    """
+    backend = open_backend(workspace)
+    if PERSON_LINK not in backend.list_tables():
+        raise UserError(f"{workspace.warehouse_path}: no {PERSON_LINK} yet (run 'dixian link')")
+    links = backend.table(PERSON_LINK)
+    figures = _figures(backend, _joined(backend, workspace, links), int(_scalar(links.count())))
     workspace.reports_dir.mkdir(parents=True, exist_ok=True)
     (workspace.reports_dir / REPORT_FILE).write_text(
         json.dumps(figures, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8"
     )
+    return figures
+
+
+def evaluate_assignment(workspace: Workspace, assignment: Any) -> dict[str, Any]:
+    """Score another assignment of identity profiles to persons on the same records.
+
+    Used to put a baseline side by side with `dixian link`: `assignment` is an Arrow
+    table (`profile_id`, `person_id`); every record takes its profile's person.
+    """
+    backend = open_backend(workspace)
+    mapping = backend.create_table("_link_eval_assignment", assignment, overwrite=True, temp=True)
+    links = backend.table(PERSON_LINK)
+    relabelled = links.join(mapping, links.profile_id == mapping.profile_id).select(
+        person_id=mapping.person_id,
+        profile_id=links.profile_id,
+        match_method=ibis.literal("baseline"),
+        _source_file=links._source_file,
+        _sheet=links._sheet,
+        _row_number=links._row_number,
+    )
+    figures = _figures(
+        backend, _joined(backend, workspace, relabelled), int(_scalar(relabelled.count()))
+    )
+    figures.pop("id_repairs")
     return figures

@@ -147,6 +147,7 @@ class Matcher:
         options: MatcherOptions,
         pair_filter: str | None = None,
         model: dict[str, Any] | None = None,
+        frequencies_from: pa.Table | None = None,
     ) -> None:
         _quiet()
         self.nodes = nodes
@@ -167,6 +168,8 @@ class Matcher:
         self.linker = Linker(
             table, settings, log_level=logging.ERROR, validate_settings=model is None
         )
+        if frequencies_from is not None:
+            self._register_frequencies(frequencies_from)
 
     def _register(self, nodes: pa.Table) -> Any:
         if self.options.engine == "spark":
@@ -175,6 +178,31 @@ class Matcher:
             frame = self._db_api.spark.createDataFrame(nodes)
             return self._db_api.register(frame)
         return self._db_api.register(nodes)
+
+    def _register_frequencies(self, population: pa.Table) -> None:
+        """Term frequencies of the name key from a wider population than the node table.
+
+        When the node table is a filtered subset (new records and the persons they can
+        reach), name frequencies counted on it would be inflated; they must come from the
+        whole register.
+        """
+        column = "name_key"
+        values = population.column(column).drop_null()
+        if len(values) == 0:
+            return
+        counts = pc.value_counts(values)
+        total = float(len(values))
+        table = pa.table(
+            {
+                column: counts.field("values"),
+                f"tf_{column}": pc.divide(pc.cast(counts.field("counts"), pa.float64()), total),
+            }
+        )
+        if self.options.engine == "spark":
+            registered = self._db_api.register(self._db_api.spark.createDataFrame(table))
+        else:
+            registered = self._db_api.register(table)
+        self.linker.table_management.register_term_frequency_lookup(registered, column)
 
     def train(self) -> dict[str, Any]:
         """Estimate the model's parameters on this node table; returns the model dict."""

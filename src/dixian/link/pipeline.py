@@ -37,6 +37,7 @@ from dixian.config import Workspace
 from dixian.engine import open_backend
 from dixian.errors import UserError
 from dixian.link.chinese import pinyin
+from dixian.link.comparisons import blocking_keys
 from dixian.link.identity import (
     analyse_ids,
     person_id_for,
@@ -44,8 +45,8 @@ from dixian.link.identity import (
     repair_ids,
     workspace_secret,
 )
-from dixian.link.matcher import MatcherOptions
-from dixian.link.prepare import prepare_nodes
+from dixian.link.matcher import MatcherOptions, present_roles
+from dixian.link.prepare import prepare_nodes, reachable
 from dixian.link.records import distinct_profiles, person_records
 from dixian.link.resolve import resolve
 from dixian.link.review import build_review_items, load_review_queue, merge_review_queue
@@ -230,6 +231,12 @@ def link_workspace(
         nodes = prepare_nodes(
             pa.concat_tables([rep_roles, left_roles], promote_options="permissive")
         )
+        population = nodes.select(["name_key"])
+        nodes = reachable(
+            nodes,
+            [keys for keys, _ in blocking_keys(present_roles(nodes), flavour=settings.flavour)],
+            fixed_source="person",
+        )
         options = _options(workspace, settings)
         model = None if full else _load_model(workspace, settings)
         if model is None:
@@ -249,6 +256,7 @@ def link_workspace(
             cannot_link=cannot_link,
             prior=_prior(len(leftovers), reps.num_rows),
             exclusive_persons=reps.num_rows,
+            frequencies_from=population,
         )
         best: dict[str, float] = {}
         reviewed_nodes: set[str] = set()

@@ -161,3 +161,33 @@ def prepare_nodes(roles: pa.Table) -> pa.Table:
         "address_grams", _map_distinct(address_keys, char_bigrams, pa.list_(pa.string()))
     )
     return out
+
+
+def reachable(nodes: pa.Table, keys: list[list[str]], *, fixed_source: str) -> pa.Table:
+    """Drop the nodes of `fixed_source` that share no blocking key with any other node.
+
+    When new records are compared with a register of known persons (never person with
+    person), a person can only be a candidate through a blocking key some new record has;
+    the others would only feed the blocking joins with person–person pairs that the pair
+    filter then throws away (millions of them for a county's register).
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("nodes", nodes)
+    keep = []
+    for columns in keys:
+        on = " and ".join(f"p.{c} = q.{c}" for c in columns)
+        not_null = " and ".join(f"{c} is not null" for c in columns)
+        keep.append(
+            f"select p.node_id from nodes p semi join (select distinct {', '.join(columns)} "
+            f"from nodes where source <> '{fixed_source}' and {not_null}) q on {on} "
+            f"where p.source = '{fixed_source}'"
+        )
+    if not keep:
+        return nodes
+    kept = con.sql(" union ".join(keep)).fetch_arrow_table().column(0)
+    mask = pc.or_(
+        pc.not_equal(nodes.column("source"), fixed_source), pc.is_in(nodes.column("node_id"), kept)
+    )
+    return nodes.filter(mask)

@@ -53,6 +53,7 @@ def resolve(
     cannot_link: Iterable[tuple[str, str]] = (),
     prior: float | None = None,
     exclusive_persons: int | None = None,
+    frequencies_from: pa.Table | None = None,
 ) -> Resolution:
     """Train (unless a model is given), score, choose thresholds and cluster.
 
@@ -71,6 +72,8 @@ def resolve(
         exclusive_persons: when the table holds this many known persons (source
             "person"), record–person pairs are re-scored with the one-person-per-record
             posterior (`dixian.link.posterior`).
+        frequencies_from: the population whose name frequencies the term-frequency
+            adjustment uses (default: the node table itself).
 
     Returns:
         The resolution.
@@ -88,7 +91,13 @@ def resolve(
             model or {},
             {},
         )
-    matcher = Matcher(nodes, options=options, pair_filter=pair_filter, model=model)
+    matcher = Matcher(
+        nodes,
+        options=options,
+        pair_filter=pair_filter,
+        model=model,
+        frequencies_from=frequencies_from,
+    )
     used_model = matcher.train() if model is None else model
     if prior is not None:
         matcher.set_prior(prior)
