@@ -68,11 +68,12 @@ def quality(
     from dixian.ingest.quality_html import render_quality_html
 
     opened = Workspace.open(workspace)
-    backend = open_backend(opened, read_only=True) if opened.warehouse_path.exists() else None
-    if backend is None:
-        from dixian.errors import UserError
+    from dixian.errors import UserError
+    from dixian.ingest.ledger import LEDGER_TABLE
 
-        raise UserError(f"{opened.warehouse_path}: no warehouse yet; run 'dixian ingest' first")
+    backend = open_backend(opened, read_only=True) if opened.warehouse_path.exists() else None
+    if backend is None or LEDGER_TABLE not in backend.list_tables():
+        raise UserError(f"{opened.warehouse_path}: nothing ingested yet; run 'dixian ingest' first")
     with progress_bar("数据质量 measuring quality", total=None):
         report = quality_report(backend, workspace_name=opened.config.workspace.name)
     opened.reports_dir.mkdir(parents=True, exist_ok=True)
