@@ -1,7 +1,7 @@
 """Hand-built household_period rows for verification tests (2024 default parameters).
 
 2024 defaults: 低保 line 7,850; monitoring line 8,100; low-income line 1.5 x 7,850 = 11,775;
-financial assets limit 2 x 7,850 = 15,700 per person; business capital limit 50,000.
+financial assets limit 3 x 7,850 = 23,550 per person; business capital limit 50,000.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ PERIOD = "2024-06"
 DIBAO_LINE = 7850
 MONITORING_LINE = 8100
 LOW_INCOME_LINE = 11775.0
-ASSETS_LIMIT = 15700.0
+ASSETS_LIMIT = 23550.0
 
 
 def family(household_id: str = "h1", **overrides: Any) -> dict[str, Any]:
