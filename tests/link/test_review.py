@@ -54,6 +54,9 @@ def test_a_reviewer_decision_is_applied_and_survives_reruns(namesakes: Workspace
     assert len(queue) == 2  # the claim against each namesake
     evidence = json.loads(str(queue[0]["evidence"]))
     assert {entry["comparison"] for entry in evidence} >= {"name", "region_code"}
+    name = next(entry for entry in evidence if entry["comparison"] == "name")
+    assert name["left"] == name["right"]  # both sides' name keys shown to the clerk
+    assert name["left"]
     person, _method = _claim_person(namesakes)
     assert person not in {str(item["left_node"])[2:] for item in queue} | {
         str(item["right_node"])[2:] for item in queue

@@ -41,7 +41,7 @@ REVIEW_SCHEMA = pa.schema(
 )
 # Comparison -> the matching column shown as evidence.
 _EVIDENCE = {
-    "name": "name",
+    "name": "name_key",
     "birth_date": "birth_str",
     "sex": "sex",
     "id_number": "id_number",
