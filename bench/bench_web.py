@@ -204,6 +204,10 @@ def _start_server(
         str(workers),
         "--log-level",
         "warning",
+        # Longer than any wait of the load: an idle keep-alive connection closed by the server
+        # while the client reuses it shows up as a transport error, not as latency.
+        "--timeout-keep-alive",
+        "120",
     ]
     # A fixed argument list naming our own module; no shell.
     with log.open("ab") as sink:
