@@ -52,3 +52,42 @@ def test_postgresql_upgrade_from_empty(pg_cluster: PgCluster) -> None:
     finally:
         engine.dispose()
         drop_database(pg_cluster.admin_url, name)
+
+
+@pytest.mark.postgres
+def test_cli_grants_the_app_role_no_ledger_changes(
+    pg_cluster: PgCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from dixian.config import init_workspace
+    from tests.conftest import run_cli
+
+    monkeypatch.setenv("DIXIAN_AUDIT_KEY", "k" * 32)
+    name = f"dixian_cases_{secrets.token_hex(5)}"
+    _admin_exec(pg_cluster.admin_url, f"CREATE DATABASE {name} OWNER {pg_cluster.owner}")
+    workspace = init_workspace(tmp_path / "ws")
+    config = workspace.config_path.read_text(encoding="utf-8").replace(
+        'database_url = ""', f'database_url = "{pg_cluster.url(name, role=pg_cluster.owner)}"'
+    )
+    workspace.config_path.write_text(config, encoding="utf-8")
+    app = create_cases_engine(pg_cluster.url(name, role=pg_cluster.app))
+    try:
+        assert run_cli("db", "upgrade", "-w", str(workspace.root)).exit_code == 0
+        granted = run_cli("db", "grant-app-role", pg_cluster.app, "-w", str(workspace.root))
+        assert granted.exit_code == 0, granted.stderr
+        with app.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM cases")).scalar_one() == 0
+            assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 0
+            connection.execute(text(
+                "INSERT INTO households (household_id, region_code, created_at, updated_at) "
+                "VALUES ('H1', '522799101201', now(), now())"
+            ))  # fmt: skip
+        with pytest.raises(DBAPIError, match="permission denied"), app.begin() as connection:
+            connection.execute(text("DELETE FROM audit_log"))
+        refused = run_cli("db", "grant-app-role", "bad-name;", "-w", str(workspace.root))
+        assert refused.exit_code == 2
+    finally:
+        app.dispose()
+        drop_database(pg_cluster.admin_url, name)

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from dixian.cases.actor import Actor
 from dixian.cases.case_models import Case
-from dixian.cases.db import CasesDatabase, head_revision, redact_url, upgrade_database
+from dixian.cases.db import (
+    CasesDatabase,
+    grant_app_role,
+    head_revision,
+    redact_url,
+    upgrade_database,
+)
 from dixian.cases.enums import CaseState
 from dixian.cases.service import (
     available_actions,
@@ -79,6 +85,30 @@ def db_upgrade(workspace: WorkspaceOption = None, as_json: JsonOption = False) -
         },
         as_json=as_json,
     )
+
+
+@db_app.command("grant-app-role")
+def db_grant_app_role(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role the application logs in as.")],
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """PostgreSQL: let the app role use the case tables, but only read and append the ledger.
+
+    Run with `cases.database_url` pointing at the owner (migration) role; the application
+    then uses a URL with the app role.
+    """
+    opened, database = _open(workspace)
+    try:
+        grant_app_role(database.engine, role=role)
+    finally:
+        database.dispose()
+    print_summary(
+        "grants 授权",
+        {"database": redact_url(opened.cases_database_url), "app_role": role,
+         "ledger": "SELECT, INSERT only"},
+        as_json=as_json,
+    )  # fmt: skip
 
 
 def _case_row(case: Case) -> dict[str, Any]:
