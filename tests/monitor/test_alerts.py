@@ -60,7 +60,12 @@ def test_always_alert_triggers_alert_beyond_the_budget() -> None:
     ranked = rank_alerts(_scores(), hits, policy=AlertPolicy(budget=2)).set_index("household_id")
     assert ranked.loc["T001-9", "alerted"]
     assert ranked.loc["T001-9", "rank"] == 1
-    # The always-alert household takes one of the two places; only one model alert remains.
+    # By default the always-alert household comes on top of the two budgeted places.
+    township = ranked[(ranked.jurisdiction == "522799001") & ranked.alerted]
+    assert sorted(township.index) == ["T001-0", "T001-1", "T001-9"]
+    # Counted toward the budget, it takes one of the two places.
+    policy = AlertPolicy(budget=2, always_counts_toward_budget=True)
+    ranked = rank_alerts(_scores(), hits, policy=policy).set_index("household_id")
     township = ranked[(ranked.jurisdiction == "522799001") & ranked.alerted]
     assert sorted(township.index) == ["T001-0", "T001-9"]
 

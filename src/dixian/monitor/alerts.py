@@ -6,8 +6,9 @@ modest model risk but two official triggers moves up, and one with no trigger ke
 
 Budget. Caseworkers in a jurisdiction (a region-code prefix, by default the 9-digit township)
 can visit only so many households a month: the list keeps the `budget` highest priorities per
-jurisdiction. Triggers marked `always_alert` (e.g. a death of the main labourer) alert even
-beyond the budget, because the policy says such households must be visited.
+jurisdiction. Triggers marked `always_alert` (e.g. unsafe housing) alert in addition to the
+budget, because the policy says such households must be visited whatever the model says; with
+`always_counts_toward_budget` they take places of the budget instead.
 
 Status. Against the previous period's alerts each alert is `new` or `continuing`; households
 alerted last period and not now are listed as `resolved`.
@@ -40,6 +41,8 @@ class AlertPolicy:
         min_priority: households below this priority are not alerted even under budget.
         skip_monitored: households already monitoring objects (`registry_status` monitored)
             are not alerted: they are in the case workflow already.
+        always_counts_toward_budget: always-alert households take places of the budget
+            (default: they come on top of it).
     """
 
     budget: int = 50
@@ -48,6 +51,7 @@ class AlertPolicy:
     trigger_weight: float = 0.2
     min_priority: float = 0.0
     skip_monitored: bool = True
+    always_counts_toward_budget: bool = False
 
     def __post_init__(self) -> None:
         if self.budget < 0 or any(value < 0 for value in self.budgets.values()):
@@ -103,7 +107,11 @@ def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy
     )
     table["rank"] = table.groupby("jurisdiction").cumcount() + 1
     budgets = table["jurisdiction"].map(policy.budget_of)
-    within = (table["rank"] <= budgets) & (table["priority"] >= policy.min_priority)
+    place = table["rank"]
+    if not policy.always_counts_toward_budget:
+        # Places among the households the budget is for: those without an always-alert hit.
+        place = (~table["always_alert"]).astype(int).groupby(table["jurisdiction"]).cumsum()
+    within = (place <= budgets) & (table["priority"] >= policy.min_priority)
     table["alerted"] = (within | table["always_alert"]).astype(bool)
     return table.reset_index(drop=True)
 

@@ -62,7 +62,7 @@ def evaluate_monitor(
         from dixian.monitor.synthetic import SHOCK_CAUSE, synthetic_panel
 
         info(f"合成面板 synthetic panel of {synthetic} households …")
-        generated = synthetic_panel(synthetic, seed=7)
+        generated = synthetic_panel(synthetic, start="2022-01", months=48, seed=7)
         panel = ibis.duckdb.connect().create_table("household_period", generated.panel)
     else:
         _, panel = open_panel(opened)

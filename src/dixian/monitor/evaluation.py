@@ -152,7 +152,10 @@ def evaluate_held_out(
 def true_causes_from_shocks(
     shocks: pd.DataFrame, *, test_period: str, horizon: int, cause_of: Mapping[str, str]
 ) -> dict[str, str]:
-    """Household → cause of its latest shock in the year before the test period.
+    """Household → cause of its latest shock in the 12 months up to the test period.
+
+    Shocks after the test period are left out: the alert could not have seen them, so naming
+    their cause is not something to score.
 
     Args:
         shocks: household_id, period, shock (one row per shock start).

@@ -6,7 +6,7 @@ persons through `feed_rows`, then the true household most of a household's membe
 and computes the true outcome with the same definition as the model's target, from the true
 monthly money flows: rolling 12-month per-capita income (wages, business, property, transfers)
 after out-of-pocket medical and schooling costs, below the monitoring line of the month's year.
-The true cause is the cause of the household's latest true shock in the year before the fall.
+The true cause is the cause of the household's latest true shock in the 12 months up to P.
 """
 
 from __future__ import annotations
@@ -112,15 +112,17 @@ def true_outcomes(
 
 
 def true_causes(truth_dir: Path, *, period: str, horizon: int) -> dict[str, str]:
-    """true_household_id → cause of its latest shock in (P − horizon, P + horizon]."""
+    """true_household_id → cause of its latest shock in (P − horizon, P].
+
+    Shocks after P are left out: an alert at P could not have seen them.
+    """
     path = truth_dir / "shocks.parquet"
     if not path.is_file():
         return {}
     shocks = pd.read_parquet(path, columns=["true_household_id", "date", "cause"])
     month = pd.to_datetime(shocks["date"]).dt.strftime("%Y-%m")
     start = format_period(parse_period(period) - horizon)
-    end = format_period(parse_period(period) + horizon)
-    window = shocks[(month > start) & (month <= end)].assign(month=month)
+    window = shocks[(month > start) & (month <= period)].assign(month=month)
     latest = window.sort_values("month").drop_duplicates("true_household_id", keep="last")
     return dict(zip(latest["true_household_id"].astype(str), latest["cause"], strict=True))
 
