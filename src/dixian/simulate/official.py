@@ -450,7 +450,7 @@ def _dibao(
         & (members > 0)
         & (pc < standard)
         & assets_ok
-        & (rng.uniform(0, 1, n_h) < (0.5 if month.index == 0 else 0.05))
+        & (rng.uniform(0, 1, n_h) < (0.75 if month.index == 0 else 0.07))
     )
     alive = state.p("alive")
     hh = state.p("household")

@@ -128,7 +128,7 @@ def build_population(
     sizes = _household_sizes(persons, params.household_size_shares, rng)
     n_households = sizes.size
     # Single-person and couple households are mostly elderly.
-    mean_age = np.select([sizes == 1, sizes == 2, sizes <= 4], [68.0, 64.0, 52.0], 58.0)
+    mean_age = np.select([sizes == 1, sizes == 2, sizes <= 4], [69.0, 65.0, 53.0], 59.0)
     head_age = np.clip(rng.normal(mean_age, 11.0), 21, 92)
     relation, age, household = _member_relations(sizes, head_age, rng)
     n = relation.size
