@@ -3,7 +3,7 @@
 Data: the synthetic panel of `dixian.monitor.synthetic` (a known generating process), written
 into a DuckDB warehouse in chunks. Sizes:
 
-- tiny: 2,000 households × 27 months (runs in the test suite);
+- tiny: 1,200 households × 26 months (runs in the test suite);
 - small: 30,000 households × 36 months, scoring 100,000 households;
 - full: training on 36 months of 300,000 households (a 1,000,000-person county at 3.3 persons
   per household), scoring 1,000,000 households (13 months of panel, the window features need).
@@ -28,7 +28,7 @@ from dixian.monitor.triggers import evaluate_triggers
 from dixian.policy import load_policy_set
 
 SIZES = {
-    "tiny": {"train_households": 2_000, "train_months": 27, "score_households": 2_000},
+    "tiny": {"train_households": 1_200, "train_months": 26, "score_households": 1_200},
     "small": {"train_households": 30_000, "train_months": 36, "score_households": 100_000},
     "full": {"train_households": 300_000, "train_months": 36, "score_households": 1_000_000},
 }
