@@ -14,7 +14,8 @@ from dixian.features.builder import FeatureSettings, build_household_period
 
 VILLAGE_A = "522799001001"
 VILLAGE_B = "522799002001"
-PERIODS = ["2023-01", "2023-02", "2024-01"]
+PERIODS = ["2023-01", "2023-02", "2024-01"]  # batches: a full extract, changes, a full extract
+ALL_MONTHS = [f"2023-{m:02d}" for m in range(1, 13)] + ["2024-01"]
 
 
 def _table(backend: Any, name: str, rows: list[dict[str, Any]], schema: dict[str, str]) -> None:
@@ -39,6 +40,7 @@ def _build_warehouse(backend: Any) -> Any:
         ("p3", date(2012, 9, 1), VILLAGE_A),  # child, junior secondary
         ("p4", date(1950, 1, 1), VILLAGE_B),  # h2, elderly, dibao; dies 2023-06
         ("p5", date(1990, 1, 1), VILLAGE_B),  # h2, public payroll, owns a car
+        ("p6", date(1985, 7, 1), VILLAGE_A),  # in h1 from 2023-01, moves out 2023-03
     ]
     _table(
         backend,
@@ -55,6 +57,8 @@ def _build_warehouse(backend: Any) -> Any:
             ("p4", "h2", "head"),
             ("p5", "h2", "son"),
         ]:
+            if person == "p4" and period == "2024-01":
+                continue  # died in 2023-06: not in the next full extract
             membership.append(
                 {
                     "period": period,
@@ -63,6 +67,14 @@ def _build_warehouse(backend: Any) -> Any:
                     "relation_to_head": relation,
                 }
             )
+    membership.append(
+        {
+            "period": "2023-01",
+            "household_id": "h1",
+            "person_id": "p6",
+            "relation_to_head": "sibling",
+        }
+    )
     _table(
         backend,
         "household_membership",
@@ -192,11 +204,18 @@ def _build_warehouse(backend: Any) -> Any:
                 "registration_status": "deceased",
                 "status_date": date(2023, 6, 15),
                 "birth_date": date(1950, 1, 1),
-            }
+            },
+            {
+                "_record_id": "hr:6",
+                "registration_status": "moved_out",
+                "status_date": date(2023, 3, 10),
+                "birth_date": date(1985, 7, 1),
+            },
         ],
         {"registration_status": "string", "status_date": "date", "birth_date": "date"},
     )
     link("household_registration", "hr:4", "p4")
+    link("household_registration", "hr:6", "p6")
     _staged(
         backend,
         "vehicles",
@@ -271,19 +290,25 @@ def _rows(backend: Any) -> dict[tuple[str, str], dict[str, Any]]:
 def test_panel_has_declared_columns_and_one_row_per_household_period(warehouse: Any) -> None:
     rows = _rows(warehouse)
     assert list(next(iter(rows.values()))) == [column.name for column in PANEL_COLUMNS]
-    assert set(rows) == {(h, p) for h in ("h1", "h2") for p in PERIODS}
+    assert set(rows) == {(h, p) for h in ("h1", "h2") for p in ALL_MONTHS}
+
+
+def test_membership_holds_between_batches_until_a_move_out(warehouse: Any) -> None:
+    rows = _rows(warehouse)
+    sizes = [rows[("h1", month)]["member_count"] for month in ALL_MONTHS]
+    assert sizes == [4, 4, 4] + [3] * 10  # p6 moved out in March
 
 
 def test_members_ages_and_labour(warehouse: Any) -> None:
     rows = _rows(warehouse)
     jan = rows[("h1", "2023-01")]
-    assert jan["member_count"] == 3
-    assert jan["members_under_16"] == 1 and jan["members_16_59"] == 2
+    assert jan["member_count"] == 4
+    assert jan["members_under_16"] == 1 and jan["members_16_59"] == 3
     assert jan["head_age"] == 42
-    assert jan["labour_capacity_count"] == 2
+    assert jan["labour_capacity_count"] == 3
     feb = rows[("h1", "2023-02")]
     assert feb["serious_illness_count"] == 1
-    assert feb["labour_capacity_count"] == 1  # the spouse fell seriously ill
+    assert feb["labour_capacity_count"] == 2  # the spouse fell seriously ill
     assert feb["labourer_shock_12m"]
     assert feb["students_compulsory"] == 1
 
@@ -292,7 +317,7 @@ def test_income_window_and_year_on_year(warehouse: Any) -> None:
     rows = _rows(warehouse)
     jan = rows[("h1", "2023-01")]
     # 12 months to 2023-01 hold 11 monthly wages of 2022 (Feb..Dec) at 3000
-    assert jan["income_wages_pc"] == pytest.approx(11 * 3000 / 3)
+    assert jan["income_wages_pc"] == pytest.approx(11 * 3000 / 4)
     jan24 = rows[("h1", "2024-01")]
     assert jan24["income_wages_pc"] == pytest.approx(0.0)
     assert jan24["income_change_yoy"] == pytest.approx(-1.0)
@@ -326,8 +351,8 @@ def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
     first = update_household_period(warehouse, periods=["2023-01"])
     assert first["rows_written"] == 2 and first["rows_total"] == 2
     rest = update_household_period(warehouse)
-    assert rest["periods"] == ["2023-02", "2024-01"]
-    assert rest["rows_total"] == 6
+    assert rest["periods"] == ALL_MONTHS[1:]
+    assert rest["rows_total"] == 2 * len(ALL_MONTHS)
     again = update_household_period(warehouse)
     assert again["periods_built"] == 0
     stored = warehouse.table("household_period").to_pandas()

@@ -21,7 +21,7 @@ from dixian.errors import UserError
 from dixian.features import _columns as cols
 from dixian.features import _status as status
 from dixian.features.panel_schema import PANEL_COLUMNS
-from dixian.features.sources import MEMBERSHIP_TABLE, PERSONS_TABLE, linked_rows
+from dixian.features.sources import MEMBERSHIP_TABLE, PERSONS_TABLE, linked_rows, month_index
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -62,14 +62,53 @@ def period_table(periods: Sequence[str]) -> ir.Table:
 
 
 def _member_grid(backend: BaseBackend, periods: ir.Table) -> ir.Table:
-    """One row per living member and period: household, relation, age, birth, sex."""
+    """One row per living member and period: household, relation, age, birth, region.
+
+    Household registration arrives as yearly full extracts and monthly changes, so
+    `household_membership` has rows only for the periods a batch covered. A person's
+    membership holds from its period until their next membership row, and ends at a
+    registered death or move out of the county.
+    """
     tables = backend.list_tables()
     for needed in (MEMBERSHIP_TABLE, PERSONS_TABLE):
         if needed not in tables:
             raise UserError(f"table '{needed}' is missing: run 'dixian link' first")
     membership = backend.table(MEMBERSHIP_TABLE)
-    persons = backend.table(PERSONS_TABLE).select("person_id", "birth_date", "region_code")
-    grid = membership.inner_join(periods, "period").left_join(persons, "person_id")
+    membership = membership.mutate(
+        m_month=membership.period.left(4).cast("int64") * 12
+        + membership.period.right(2).cast("int64")
+        - 1
+    )
+    following = ibis.window(group_by=membership.person_id, order_by=membership.m_month)
+    spells = membership.mutate(next_month=membership.m_month.lead().over(following))
+    spells = spells.select(
+        "person_id",
+        "household_id",
+        "relation_to_head",
+        "m_month",
+        "next_month",
+        m_region=spells.region_code if "region_code" in spells.columns else ibis.null("string"),
+    )
+    held = spells.inner_join(
+        periods,
+        [
+            spells.m_month <= periods.p_month,
+            spells.next_month.isnull() | (periods.p_month < spells.next_month),
+        ],
+    )
+    persons = backend.table(PERSONS_TABLE).select("person_id", "birth_date", p_region="region_code")
+    grid = held.left_join(persons, "person_id").drop("person_id_right")
+    exits = linked_rows(backend, "household_registration", ["registration_status", "status_date"])
+    if exits is not None:
+        gone = exits.filter(exits.registration_status.isin(["deceased", "moved_out"]))
+        gone = gone.group_by("person_id").aggregate(exit_date=gone.status_date.min())
+        grid = grid.left_join(gone, "person_id").drop("person_id_right")
+        # Gone from the month after the exit, unless registered again after it.
+        exit_month = month_index(grid.exit_date)
+        still_here = (
+            grid.exit_date.isnull() | (exit_month >= grid.p_month) | (exit_month < grid.m_month)
+        )
+        grid = grid.filter(still_here)
     grid = grid.select(
         "household_id",
         "period",
@@ -78,19 +117,30 @@ def _member_grid(backend: BaseBackend, periods: ir.Table) -> ir.Table:
         "person_id",
         "relation_to_head",
         "birth_date",
-        "region_code",
+        region_code=ibis.coalesce(grid.m_region, grid.p_region),
     )
-    deaths = linked_rows(backend, "household_registration", ["registration_status", "status_date"])
-    if deaths is not None:
-        dead = deaths.filter(deaths.registration_status == "deceased")
-        dead = dead.group_by("person_id").aggregate(death_date=dead.status_date.min())
-        grid = grid.left_join(dead, "person_id").drop("person_id_right")
-        grid = grid.filter(grid.death_date.isnull() | (grid.death_date > grid.period_end))
-        grid = grid.drop("death_date")
     end, birth = grid.period_end, grid.birth_date
     before_birthday = (end.month() * 100 + end.day()) < (birth.month() * 100 + birth.day())
     age = end.year() - birth.year() - before_birthday.ifelse(1, 0)
     return grid.mutate(age=age.cast("int64"))
+
+
+def membership_periods(backend: BaseBackend) -> list[str]:
+    """Every month from the first to the last period of `household_membership`."""
+    if MEMBERSHIP_TABLE not in backend.list_tables():
+        raise UserError(f"table '{MEMBERSHIP_TABLE}' is missing: run 'dixian link' first")
+    membership = backend.table(MEMBERSHIP_TABLE)
+    bounds = membership.aggregate(first=membership.period.min(), last=membership.period.max())
+    row = bounds.to_pyarrow().to_pylist()[0]
+    if row["first"] is None:
+        return []
+    first, last = (_index(str(row[key])) for key in ("first", "last"))
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first, last + 1)]
+
+
+def _index(period: str) -> int:
+    year, month = (int(part) for part in period.split("-"))
+    return year * 12 + month - 1
 
 
 def _in_window(
@@ -138,10 +188,7 @@ def build_household_period(
     """
     settings = settings or FeatureSettings()
     if periods is None:
-        if MEMBERSHIP_TABLE not in backend.list_tables():
-            raise UserError(f"table '{MEMBERSHIP_TABLE}' is missing: run 'dixian link' first")
-        membership = backend.table(MEMBERSHIP_TABLE)
-        periods = [str(p) for p in membership.select("period").distinct().to_pyarrow()["period"]]
+        periods = membership_periods(backend)
     period_rows = period_table(periods)
     # Intermediate results are materialised: the panel's query would otherwise inline the
     # member grid dozens of times and grow beyond what a planner handles well.

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dixian.features.builder import FeatureSettings, build_household_period, drop_intermediates
+from dixian.features.builder import (
+    FeatureSettings,
+    build_household_period,
+    drop_intermediates,
+    membership_periods,
+)
 from dixian.features.panel_schema import PANEL_TABLE, check_panel_table
-from dixian.features.sources import MEMBERSHIP_TABLE
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -41,10 +45,7 @@ def update_household_period(
     Returns:
         Figures: periods built, rows written, households, total rows.
     """
-    membership = backend.table(MEMBERSHIP_TABLE)
-    available = sorted(
-        str(p) for p in membership.select("period").distinct().to_pyarrow()["period"]
-    )
+    available = membership_periods(backend)
     existing_panel = PANEL_TABLE in backend.list_tables() and not rebuild
     done: set[str] = set()
     if existing_panel:
