@@ -70,6 +70,17 @@ def verify(
     print_summary(f"核对结果 verification {run.period}", figures, as_json=as_json)
 
 
+_SEVERITY_ZH = {"major": "重要", "info": "提示"}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.0f}"
+    return str(value)
+
+
 def _application(workspace: Workspace, path: Path, backend: Any, *, as_json: bool) -> None:
     result = run_application(workspace, path, backend=backend)
     if as_json:
@@ -83,8 +94,10 @@ def _application(workspace: Workspace, path: Path, backend: Any, *, as_json: boo
             f"{result.declared_members} / {result.registered_members}"
         ),
         "discrepancies": {
-            f"{d.label_zh} [{d.severity}]": f"申报 {d.declared} / 记录 {d.recorded}"
-            for d in result.discrepancies
+            f"{n}. {d.label_zh}（{_SEVERITY_ZH.get(d.severity, d.severity)}）": (
+                f"申报 {_shown(d.declared)} / 记录 {_shown(d.recorded)}"
+            )
+            for n, d in enumerate(result.discrepancies, start=1)
         }
         or "无",
         "programs": {
