@@ -289,17 +289,20 @@ def run(size: str, workdir: Path) -> dict[str, Any]:
     spec = SIZES[size]
     reuse = os.environ.get("DIXIAN_BENCH_WEB_WORKSPACE")
     started = time.perf_counter()
-    if reuse:
+    if reuse and (Path(reuse) / "cases.sqlite").is_file():
         # Re-measure a workspace seeded by an earlier run (seeding 1M persons takes an hour).
         root = Path(reuse)
         household_ids = _household_ids(root)
         households = len(household_ids)
     else:
-        root = workdir / "ws"
+        # With DIXIAN_BENCH_WEB_WORKSPACE naming a new folder, the seeded workspace is kept.
+        root = Path(reuse) if reuse else workdir / "ws"
         household_ids, households = _seed(root, spec["persons"])
     seed_seconds = time.perf_counter() - started
     port = _free_port()
-    workers = 1 if size == "tiny" else 2
+    # SQLite has one writer at a time and every page view writes its audit entry: one process
+    # queues its threads in order, where several processes would poll the lock with sleeps.
+    workers = int(os.environ.get("DIXIAN_BENCH_WEB_WORKERS", "1"))
     server = _start_server(root, port, workers, workdir / "server.log")
     try:
         url = f"http://127.0.0.1:{port}"

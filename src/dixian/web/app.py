@@ -8,6 +8,7 @@ tracebacks, SQL and personal data stay in the server log (WEB-11).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
@@ -94,6 +95,9 @@ def create_app(
     app.state.clock = clock or _utc_now
     app.state.limiter = RateLimiter(clock=lambda: app.state.clock())
     app.state.templates = build_templates()
+    # SQLite serialises writers anyway; queue this process's threads in order (see db_session).
+    is_sqlite = app.state.db.engine.dialect.name == "sqlite"
+    app.state.db_lock = threading.RLock() if is_sqlite else None
 
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.force_https:

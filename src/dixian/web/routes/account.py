@@ -11,7 +11,7 @@ from dixian.cases.models import User
 from dixian.web.auth import change_password, end_session, sign_in
 from dixian.web.deps import (
     actor_for,
-    database,
+    db_session,
     now,
     optional_user,
     request_context,
@@ -107,7 +107,7 @@ def login(
         f"login-ip:{ctx.ip}", limit=settings.login_attempts_per_ip_per_minute, window_seconds=60
     ):
         raise HTTPException(status_code=429)
-    with database(request).session() as session:
+    with db_session(request) as session:
         result = sign_in(
             session,
             username=username,
@@ -134,7 +134,7 @@ def logout(
     """End the session."""
     token, _ = session_token(request)
     if token:
-        with database(request).session() as session:
+        with db_session(request) as session:
             end_session(session, token=token, actor=actor_for(request, user), now=now(request))
     response = RedirectResponse("/login", status_code=303)
     settings = settings_of(request)
@@ -165,7 +165,7 @@ def password_change(
         return render_page(
             request, "password.html", {"problems": ["password.mismatch"]}, status_code=422
         )
-    with database(request).session() as session:
+    with db_session(request) as session:
         account = session.get_one(User, user.id)
         problems = change_password(
             session,

@@ -14,7 +14,7 @@ from dixian.cases.enums import ADMIN_ROLES, Role
 from dixian.cases.models import User, WebSession
 from dixian.web.accounts import issue_account, reset_password
 from dixian.web.auth import end_all_sessions
-from dixian.web.deps import actor_for, database, now, require, settings_of
+from dixian.web.deps import actor_for, db_session, now, require, settings_of
 from dixian.web.permissions import Permission
 from dixian.web.render import render_page
 
@@ -48,7 +48,7 @@ def users_page(
     request: Request, user: Annotated[User, Depends(require(Permission.USERS_MANAGE))]
 ) -> Response:
     """Accounts (system admin)."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         users = _users(session)
     return render_page(
         request,
@@ -67,7 +67,7 @@ def users_create(
     jurisdiction: Annotated[str, Form(pattern=r"^\d{2,12}$")],
 ) -> Response:
     """Create an account with a one-time password and a TOTP secret shown once."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         issued = issue_account(
             session,
             actor=actor_for(request, user),
@@ -93,7 +93,7 @@ def users_disable(
     disabled: Annotated[bool, Form()] = True,
 ) -> Response:
     """Disable or re-enable an account (its sessions end at once)."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         service.set_user_disabled(
             session, actor=actor_for(request, user), username=username, disabled=disabled
         )
@@ -107,7 +107,7 @@ def users_reset(
     user: Annotated[User, Depends(require(Permission.USERS_MANAGE))],
 ) -> Response:
     """Reset a password: new one-time password and TOTP secret, sessions ended."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         issued = reset_password(
             session,
             actor=actor_for(request, user),
@@ -127,7 +127,7 @@ def sessions_page(
     request: Request, user: Annotated[User, Depends(require(Permission.ROLES_MANAGE))]
 ) -> Response:
     """Roles and live sessions (security admin)."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         users = _users(session)
     return render_page(
         request,
@@ -150,7 +150,7 @@ def change_role(
     role: Annotated[Role, Form()],
 ) -> Response:
     """Give a user another role; one person never holds two admin roles."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         changed = service.change_role(
             session, actor=actor_for(request, user), username=username, role=role
         )
@@ -167,7 +167,7 @@ def kill_sessions(
     """End every session of a user."""
     from dixian.web.auth import audit
 
-    with database(request).session() as session:
+    with db_session(request) as session:
         target = service.get_user(session, username=username)
         if target is None:
             raise HTTPException(status_code=404)
@@ -196,7 +196,7 @@ def audit_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """The audit log (audit admin only; each search is itself audited)."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         entries = service.query_audit_log(
             session,
             actor=actor_for(request, user),
@@ -228,7 +228,7 @@ def audit_verify(
     request: Request, user: Annotated[User, Depends(require(Permission.AUDIT_READ))]
 ) -> Response:
     """Verify the hash chain of the whole ledger."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         result = service.verify_audit_chain(session, actor=actor_for(request, user))
     return render_page(
         request,

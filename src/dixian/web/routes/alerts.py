@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from dixian.cases.models import User
 from dixian.web.alerts import ALERT_COLUMNS, SORTS, STATUSES, list_alerts
-from dixian.web.deps import actor_for, database, require, settings_of
+from dixian.web.deps import actor_for, db_session, require, settings_of
 from dixian.web.exports import workbook_bytes
 from dixian.web.i18n import translate
 from dixian.web.labels import code_labels
@@ -87,7 +87,7 @@ def alerts_export(
     )
     if not result.available:
         raise HTTPException(status_code=404)
-    with database(request).session() as session:
+    with db_session(request) as session:
         from dixian.web.auth import audit
 
         audit(

@@ -22,7 +22,7 @@ from dixian.web.dashboard import dashboard_figures
 from dixian.web.deps import (
     RecordId,
     actor_for,
-    database,
+    db_session,
     now,
     request_context,
     require,
@@ -92,7 +92,7 @@ def create_token(request: Request, body: TokenRequest) -> TokenPublic:
     ):
         raise HTTPException(status_code=429)
     started = now(request)
-    with database(request).session() as session:
+    with db_session(request) as session:
         result = sign_in(
             session,
             username=body.username,
@@ -120,7 +120,7 @@ def delete_token(
     """End the session of this token."""
     token, _ = session_token(request)
     if token:
-        with database(request).session() as session:
+        with db_session(request) as session:
             end_session(session, token=token, actor=actor_for(request, user), now=now(request))
     return Response(status_code=204)
 
@@ -148,7 +148,7 @@ def api_cases(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasesPublic:
     """Cases of the user's jurisdiction, newest first, paginated."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         cases = service.list_cases(
             session,
             actor=actor_for(request, user),
@@ -173,7 +173,7 @@ def api_case(
     user: Annotated[User, Depends(require(Permission.CASES_READ))],
 ) -> CasePublic:
     """One case with the workflow actions this user may take."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         actor = actor_for(request, user)
         case = service.get_case(session, actor=actor, case_id=case_id)
         actions = sorted({t.action for t in service.available_actions(case, actor=actor)})
@@ -196,7 +196,7 @@ def api_transition(
     user: Annotated[User, Depends(require(Permission.CASES_ACT))],
 ) -> CasePublic:
     """Take a workflow action; 409 names the state, the action and why when refused."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         actor = actor_for(request, user)
         case = service.transition_case(
             session,
@@ -222,7 +222,7 @@ def api_household(
     user: Annotated[User, Depends(require(Permission.HOUSEHOLDS_READ))],
 ) -> HouseholdPublic:
     """The household file with masked ID numbers."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         household = service.get_household(
             session, actor=actor_for(request, user), household_id=household_id
         )
@@ -245,7 +245,7 @@ def api_reveal(
     user: Annotated[User, Depends(require(Permission.PI_UNMASK))],
 ) -> RevealPublic:
     """Reveal one member's full ID number for a stated reason (logged as PI_UNMASKED)."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         actor = actor_for(request, user)
         household = service.get_household(session, actor=actor, household_id=household_id)
         if person_id not in {p.person_id for p in household.persons}:
@@ -261,7 +261,7 @@ def api_dashboard(
     request: Request, user: Annotated[User, Depends(require(Permission.DASHBOARD_VIEW))]
 ) -> DashboardPublic:
     """Dashboard figures of the user's jurisdiction."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         figures = dashboard_figures(
             session, actor=actor_for(request, user), today=now(request).date()
         )
@@ -286,7 +286,7 @@ def api_audit(
     page_size: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> AuditPublic:
     """Audit ledger entries, newest first (audit admin only; the query is itself logged)."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         entries = service.query_audit_log(
             session,
             actor=actor_for(request, user),
@@ -322,7 +322,7 @@ def api_self_report(request: Request, body: SelfReportRequest) -> SelfReportPubl
         window_seconds=3600,
     ):
         raise HTTPException(status_code=429)
-    with database(request).session() as session:
+    with db_session(request) as session:
         case_id = submit_self_report(
             session,
             report=SelfReport(

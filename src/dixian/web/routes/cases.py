@@ -16,7 +16,7 @@ from dixian.cases import service
 from dixian.cases.enums import CaseState, MeasureStatus, MonitoringObjectType
 from dixian.cases.models import User
 from dixian.cases.workflow import Transition
-from dixian.web.deps import RecordId, actor_for, database, now, require, settings_of
+from dixian.web.deps import RecordId, actor_for, db_session, now, require, settings_of
 from dixian.web.exports import cases_workbook
 from dixian.web.labels import code_labels, enum_label, measure_status_label
 from dixian.web.permissions import Permission, has_permission
@@ -65,7 +65,7 @@ def case_list(
     """The cases of the user's jurisdiction."""
     states = _states(state)
     today = now(request).date()
-    with database(request).session() as session:
+    with db_session(request) as session:
         actor = actor_for(request, user)
         cases = service.list_cases(
             session,
@@ -143,7 +143,7 @@ def case_export(
         raise HTTPException(status_code=429)
     today = now(request).date()
     locale = request_locale(request, settings)
-    with database(request).session() as session:
+    with db_session(request) as session:
         actor = actor_for(request, user)
         cases = service.list_cases(
             session,
@@ -178,7 +178,7 @@ def case_detail(
 ) -> Response:
     """One case: household, state, history, and the actions the user may take."""
     locale = request_locale(request, settings_of(request))
-    with database(request).session() as session:
+    with db_session(request) as session:
         actor = actor_for(request, user)
         case = service.get_case(session, actor=actor, case_id=case_id)
         actions = (
@@ -256,7 +256,7 @@ async def case_action(
     today = now(request).date()
 
     def run() -> None:
-        with database(request).session() as session:
+        with db_session(request) as session:
             service.transition_case(
                 session,
                 actor=actor_for(request, user),
@@ -289,7 +289,7 @@ def case_add_plan(
     summary: Annotated[str, Form(min_length=1, max_length=2000)],
 ) -> Response:
     """Add an assistance plan."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         service.add_plan(
             session,
             actor=actor_for(request, user),
@@ -316,7 +316,7 @@ def case_add_measure(
     on: Annotated[date | None, Form()] = None,
 ) -> Response:
     """Add a measure to a plan."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         _plan_of_case(session, request, user, case_id, plan_id)
         service.add_measure(
             session,
@@ -350,7 +350,7 @@ def case_measure_status(
     on: Annotated[date | None, Form()] = None,
 ) -> Response:
     """Move a measure to another status."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         case = service.get_case(session, actor=actor_for(request, user), case_id=case_id)
         if measure_id not in {m.id for plan in case.plans for m in plan.measures}:
             raise HTTPException(status_code=404)
@@ -377,7 +377,7 @@ def case_follow_up(
     notes: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Record a monthly follow-up."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         service.record_follow_up(
             session,
             actor=actor_for(request, user),
@@ -401,7 +401,7 @@ def case_note(
     text: Annotated[str, Form(min_length=1, max_length=4000)],
 ) -> Response:
     """Add a note."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         service.add_note(
             session,
             actor=actor_for(request, user),

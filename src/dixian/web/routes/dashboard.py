@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from dixian.cases.models import User
 from dixian.web.alerts import alerts_by_period
 from dixian.web.dashboard import dashboard_figures, region_names
-from dixian.web.deps import actor_for, database, now, require, settings_of
+from dixian.web.deps import actor_for, db_session, now, require, settings_of
 from dixian.web.i18n import translate
 from dixian.web.labels import code_labels
 from dixian.web.permissions import Permission
@@ -30,7 +30,7 @@ def dashboard(
 ) -> Response:
     """KPIs and charts of the user's jurisdiction."""
     locale = request_locale(request, settings_of(request))
-    with database(request).session() as session:
+    with db_session(request) as session:
         figures = dashboard_figures(
             session, actor=actor_for(request, user), today=now(request).date()
         )

@@ -19,7 +19,7 @@ from dixian.cases import service
 from dixian.cases.audit import mask_id_number
 from dixian.cases.case_models import Case, Discovery
 from dixian.cases.models import Household, User
-from dixian.web.deps import actor_for, database, require, settings_of
+from dixian.web.deps import actor_for, db_session, require, settings_of
 from dixian.web.labels import code_labels, enum_label
 from dixian.web.permissions import Permission, has_permission
 from dixian.web.render import render_page, request_locale
@@ -137,7 +137,7 @@ def household_page(
 ) -> Response:
     """The household file."""
     locale = request_locale(request, settings_of(request))
-    with database(request).session() as session:
+    with db_session(request) as session:
         household = service.get_household(
             session, actor=actor_for(request, user), household_id=household_id
         )
@@ -157,7 +157,7 @@ def reveal(
     reason: Annotated[str, Form(min_length=2, max_length=200)],
 ) -> Response:
     """Reveal one member's ID number for a stated reason (htmx fragment; logged)."""
-    with database(request).session() as session:
+    with db_session(request) as session:
         actor = actor_for(request, user)
         household = service.get_household(session, actor=actor, household_id=household_id)
         if person_id not in {p.person_id for p in household.persons}:

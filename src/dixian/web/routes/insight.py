@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from dixian.cases.models import User
 from dixian.web.auth import audit
-from dixian.web.deps import actor_for, database, require, settings_of
+from dixian.web.deps import actor_for, db_session, require, settings_of
 from dixian.web.labels import code_labels
 from dixian.web.linkage import open_review_items
 from dixian.web.needs import needs_table
@@ -36,7 +36,7 @@ def needs(
 ) -> Response:
     """Open needs by township and cause, with small counts suppressed."""
     locale = request_locale(request, settings_of(request))
-    with database(request).session() as session:
+    with db_session(request) as session:
         rows = needs_table(session, actor=actor_for(request, user))
     return render_page(
         request, "needs.html", {"rows": rows, "causes": code_labels("cause", locale)}
@@ -68,7 +68,7 @@ def linkage_decide(
         )
     except duckdb.Error as exc:  # the pipeline holds the warehouse's write lock
         raise HTTPException(status_code=503) from exc
-    with database(request).session() as session:
+    with db_session(request) as session:
         audit(
             session,
             actor=actor_for(request, user),
@@ -105,7 +105,7 @@ async def verify_submit(
     def run() -> dict[str, object]:
         result = verify_for_user(workspace, declaration, jurisdiction=user.jurisdiction)
         view = result_view(result)
-        with database(request).session() as session:
+        with db_session(request) as session:
             audit(
                 session,
                 actor=actor_for(request, user),

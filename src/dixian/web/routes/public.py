@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from dixian.web.dashboard import region_names
-from dixian.web.deps import database, now, request_context, settings_of, verify_csrf
+from dixian.web.deps import db_session, now, request_context, settings_of, verify_csrf
 from dixian.web.i18n import translate
 from dixian.web.labels import code_labels
 from dixian.web.render import render_page, request_locale
@@ -81,7 +81,7 @@ def self_report_submit(
         window_seconds=3600,
     ):
         raise HTTPException(status_code=429)
-    with database(request).session() as session:
+    with db_session(request) as session:
         case_id = submit_self_report(
             session,
             report=SelfReport(village_code, head_name, category, description, member_count),
