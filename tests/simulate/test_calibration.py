@@ -65,3 +65,13 @@ def test_report_files_are_written(small_county: Workspace) -> None:
     rows = json.loads((folder / "calibration.json").read_text("utf-8"))
     assert {"name", "simulated", "target", "difference", "tolerance", "source"} <= set(rows[0])
     assert "| statistic |" in (folder / "calibration.md").read_text("utf-8")
+
+
+def test_report_option_shows_the_workspace_report(small_county: Workspace) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("simulate", "--workspace", str(small_county.root), "--report", "--json")
+    assert result.exit_code == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["calibration_checked"] >= 15
+    assert "income_mean_pc_first_year" in figures["calibration"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -12,7 +13,7 @@ from dixian.console import info, print_summary, progress_bar
 from dixian.errors import UserError
 from dixian.simulate.noise import noise_profile
 from dixian.simulate.params import COUNTY_TYPES, params_for_county_type
-from dixian.simulate.run import simulate
+from dixian.simulate.run import simulate, simulation_report_dir
 from dixian.simulate.world import PlantingRates
 
 
@@ -56,12 +57,36 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option(help="Overwrite feeds and truth of an earlier simulation.")
         ] = False,
         report: Annotated[
-            bool, typer.Option("--report", help="Print the calibration report.")
+            bool,
+            typer.Option(
+                "--report",
+                help="Print the calibration report (of this run, or of the workspace's "
+                "simulation when there is one and --replace is not given).",
+            ),
         ] = False,
         as_json: JsonOption = False,
     ) -> None:
         """Simulate a county (模拟县): department feeds, reference data and the ground truth."""
         ws = Workspace.open(workspace)
+        stored = simulation_report_dir(ws) / "calibration.json"
+        if report and not replace and stored.is_file():
+            # The workspace is simulated already: show its report rather than refuse.
+            rows = json.loads(stored.read_text(encoding="utf-8"))
+            if not as_json:
+                info((stored.parent / "calibration.md").read_text(encoding="utf-8"))
+            print_summary(
+                "模拟县 calibration",
+                {
+                    "report": [str(stored), str(stored.parent / "calibration.md")],
+                    "calibration_within_tolerance": sum(1 for r in rows if r["within_tolerance"]),
+                    "calibration_checked": sum(
+                        1 for r in rows if r["within_tolerance"] is not None
+                    ),
+                    **({"calibration": {r["name"]: r for r in rows}} if as_json else {}),
+                },
+                as_json=as_json,
+            )
+            return
         params = params_for_county_type(county_type)
         profile = noise_profile(noise, _parse_rates(noise_rate or [], "--noise-rate"))
         plant = _parse_rates(plant_rate or [], "--plant-rate")
