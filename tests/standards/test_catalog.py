@@ -124,3 +124,11 @@ def test_cli_standards_summary_json() -> None:
     assert result.exit_code == 0
     figures = json.loads(result.stdout)
     assert figures["datasets"] >= 16 and figures["code_lists"] >= 9
+
+
+def test_extracts_of_a_register_keep_their_period() -> None:
+    catalog = load_catalog()
+    registration = catalog.dataset("household_registration")
+    assert registration.history == "per_period"
+    assert registration.version_keys() == ("id_number", "_period")
+    assert catalog.dataset("vehicles").version_keys() == ("plate_number", "owner_id_number")

@@ -318,7 +318,7 @@ def _with_lineage(checked: ir.Table, dataset: Dataset, ingested_at: datetime) ->
 
 
 def _current_expr(table: ir.Table, dataset: Dataset, replaced: list[str]) -> ir.BooleanValue:
-    keys = list(dataset.key_fields)
+    keys = list(dataset.version_keys())
     order = table._period.concat("#", table._batch_seq.cast("string").lpad(12, "0"))
     latest = order.max().over(ibis.window(group_by=[table[k] for k in keys]))
     keyed: ir.BooleanValue = ibis.literal(True)

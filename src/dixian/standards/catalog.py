@@ -33,6 +33,11 @@ FieldType = Literal[
 ]
 Grain = Literal["person", "household", "event", "village"]
 Frequency = Literal["monthly", "yearly", "event"]
+# How rows of different batches relate: "latest" — a later row with the same key replaces an
+# earlier one (registers of things: vehicles, certificates); "per_period" — each batch period
+# is an observation of its own (extracts of a register at a date), and only a correction of
+# the same period replaces a row.
+History = Literal["latest", "per_period"]
 IdentityRole = Literal[
     "id_number",
     "name",
@@ -122,6 +127,7 @@ class Dataset(_Strict):
     frequency: Frequency
     description: str = ""
     key_fields: tuple[str, ...]
+    history: History = "latest"
     fields: tuple[FieldSpec, ...] = Field(min_length=1)
 
     def field(self, name: str) -> FieldSpec:
@@ -142,6 +148,12 @@ class Dataset(_Strict):
 
     def required_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(spec for spec in self.fields if spec.required)
+
+    def version_keys(self) -> tuple[str, ...]:
+        """The columns whose equal values make a later row replace an earlier one."""
+        if self.history == "per_period":
+            return (*self.key_fields, "_period")
+        return self.key_fields
 
 
 class Catalog(_Strict):
