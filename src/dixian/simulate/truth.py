@@ -150,6 +150,14 @@ def write_truth(state: WorldState, *, years: int, truth_dir: Path) -> dict[str, 
         )
     planted = state.log_table("planted")
     if planted is not None:
+        # Only what the feeds can show: planted before the hidden year, and payments after a
+        # death that fall in a visible month.
+        end = month_of(state.start, visible).start
+        dates = planted["date"].to_numpy()
+        after_death = planted["pattern"].to_numpy(zero_copy_only=False) == "paid_after_death"
+        next_month = (dates.astype("datetime64[M]") + 1).astype("datetime64[D]")
+        planted = planted.filter(pa.array(np.where(after_death, next_month < end, dates < end)))
+
         tables["planted_ineligibility"] = pa.table(
             {
                 "true_household_id": _ids(planted["household"].to_numpy()),
