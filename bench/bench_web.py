@@ -174,6 +174,13 @@ def _household_ids(root: Path) -> list[str]:
         return [row[0] for row in con.execute("SELECT household_id FROM households")]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children that exited (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(v) for v in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -229,7 +236,9 @@ async def _wait_ready(url: str, timeout: float = 120.0) -> None:
     raise RuntimeError("the web server did not start")
 
 
-async def _load(url: str, household_ids: list[str], users: int, views: int) -> dict[str, Any]:
+async def _load(
+    url: str, household_ids: list[str], users: int, views: int, think: float
+) -> dict[str, Any]:
     import httpx
 
     rng = random.Random(7)
@@ -269,6 +278,9 @@ async def _load(url: str, household_ids: list[str], users: int, views: int) -> d
                     latencies[kind].append(time.perf_counter() - started)
                     if response.status_code != 200:
                         errors += 1
+                    if think:
+                        # A person reads the page before the next click (0.5x to 1.5x think).
+                        await asyncio.sleep(think * (0.5 + rng.random()))
 
         started = time.perf_counter()
         await asyncio.gather(*(user(token) for token in tokens))
@@ -307,7 +319,16 @@ def run(size: str, workdir: Path) -> dict[str, Any]:
     try:
         url = f"http://127.0.0.1:{port}"
         asyncio.run(_wait_ready(url))
-        figures = asyncio.run(_load(url, household_ids, spec["users"], spec["views"]))
+        think = float(os.environ.get("DIXIAN_BENCH_WEB_THINK_SECONDS", "0"))
+        cpu_before = _cpu_seconds(server.pid)
+        figures = asyncio.run(_load(url, household_ids, spec["users"], spec["views"], think))
+        figures["think_seconds"] = think
+        requests = figures["household_requests"] + figures["dashboard_requests"]
+        # Server CPU per page view (logins included): the figure that does not depend on how
+        # many other jobs share the machine's two cores.
+        figures["server_cpu_ms_per_request"] = round(
+            (_cpu_seconds(server.pid) - cpu_before) * 1000 / max(requests, 1), 1
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

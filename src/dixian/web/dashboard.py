@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -161,7 +162,13 @@ def region_names(reference_dir: Path) -> dict[str, str]:
     path = reference_dir / "regions.csv"
     if not path.is_file():
         return {}
-    with path.open(encoding="utf-8", newline="") as handle:
+    return _read_region_names(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _read_region_names(path: str, mtime_ns: int) -> dict[str, str]:
+    # Cached per file version: a county's list has thousands of rows and changes rarely.
+    with open(path, encoding="utf-8", newline="") as handle:
         return {
             row["region_code"]: row["name"]
             for row in csv.DictReader(handle)
