@@ -79,3 +79,12 @@ def test_prepare_nodes_derives_birth_and_id_parts() -> None:
     assert first["birth_md"] == "03-05" and first["birth_year"] == 1980
     assert first["id_number"].endswith("X") and first["id_birth"] == "19800305"
     assert nodes[1]["name_key"] is None and nodes[1]["birth_swapped"] is None
+
+
+def test_repair_lookup_equals_repair_candidates_on_known_numbers() -> None:
+    from dixian.ids import repair_candidates
+    from dixian.link.identity import _one_error_variants
+
+    for number in ("11010519491213002X", "110105194912310021", "522799199701095265"):
+        valid = set(repair_candidates(number))
+        assert valid <= _one_error_variants(number)

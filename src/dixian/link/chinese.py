@@ -112,6 +112,7 @@ def _t2s() -> OpenCC:
     return OpenCC("t2s")
 
 
+@lru_cache(maxsize=1 << 20)
 def name_key(text: str | None) -> str | None:
     """Matching key of a name: simplified, half-width, no whitespace or dots, lower-case.
 

@@ -65,7 +65,7 @@ def conform_roles(table: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
-def _map_distinct(
+def map_distinct(
     values: pa.ChunkedArray | pa.Array, function: Callable[[Any], Any], kind: pa.DataType
 ) -> pa.Array:
     """Apply a Python function once per distinct value and broadcast the results back."""
@@ -124,7 +124,7 @@ def prepare_nodes(roles: pa.Table) -> pa.Table:
             for field in _NAME_FIELDS
         ]
     )
-    name_struct = _map_distinct(
+    name_struct = map_distinct(
         source,
         lambda value: (
             dict(zip(_NAME_FIELDS, features_of(value), strict=True)) if value is not None else None
@@ -155,10 +155,10 @@ def prepare_nodes(roles: pa.Table) -> pa.Table:
     region = roles.column("region_code")
     out = out.append_column("township_code", pc.utf8_slice_codeunits(region, 0, 9))
 
-    address_keys = _map_distinct(roles.column("address"), name_key, pa.string())
+    address_keys = map_distinct(roles.column("address"), name_key, pa.string())
     out = out.append_column("address_key", address_keys)
     out = out.append_column(
-        "address_grams", _map_distinct(address_keys, char_bigrams, pa.list_(pa.string()))
+        "address_grams", map_distinct(address_keys, char_bigrams, pa.list_(pa.string()))
     )
     return out
 
