@@ -42,8 +42,9 @@ def _link_in_child(workspace: Path) -> dict[str, Any]:
         "from dixian.link.pipeline import link_workspace\n"
         "t = time.perf_counter()\n"
         f"run = link_workspace(Workspace.open(Path({str(workspace)!r})), full=True)\n"
+        "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
         "out = dict(run.figures, wall=time.perf_counter() - t,"
-        " peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        " cpu=usage.ru_utime + usage.ru_stime, peak_rss_mib=usage.ru_maxrss / 1024)\n"
         "print(json.dumps(out))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
@@ -133,6 +134,7 @@ def run(size: str, workdir: Path) -> dict[str, Any]:
             "records": evaluation["records_evaluated"],
             "staged_rows": ingested.get("rows_accepted", ingested.get("accepted")),
             "link_seconds": round(linked["wall"], 2),
+            "link_cpu_seconds": round(linked["cpu"], 2),
             "link_peak_rss_mib": round(linked["peak_rss_mib"], 1),
             "profiles": linked["profiles"],
             "persons": linked["persons"],
