@@ -133,9 +133,12 @@ def _normalise_id(text: str) -> str:
     return "".join(ch for ch in folded if ch not in " -\t").upper()
 
 
-def _find_household(backend: Any, declaration: Declaration, period: str | None) -> str:
+def _find_household(
+    backend: Any, declaration: Declaration, period: str | None
+) -> tuple[str, dict[str, str]]:
+    """The household and the declared persons found (person_id → ID number)."""
     if declaration.household_id is not None:
-        return declaration.household_id
+        return declaration.household_id, {}
     ids = [_normalise_id(member.id_number) for member in declaration.members]
     try:
         rows = memberships_of(backend, ids, period)
@@ -148,12 +151,15 @@ def _find_household(backend: Any, declaration: Declaration, period: str | None) 
         raise NotFound("no declared member was found in the household registration records")
     latest = max(row["period"] for row in rows)
     counts = Counter(row["household_id"] for row in rows if row["period"] == latest)
-    return str(counts.most_common(1)[0][0])
+    known = {str(row["person_id"]): str(row["id_number"]) for row in rows}
+    return str(counts.most_common(1)[0][0]), known
 
 
-def _registered_ids(backend: Any, household_id: str, period: str) -> dict[str, str] | None:
+def _registered_ids(
+    backend: Any, household_id: str, period: str, known: dict[str, str]
+) -> dict[str, str] | None:
     try:
-        return members_of(backend, household_id, period)
+        return members_of(backend, household_id, period, known=known)
     except MissingTable:
         return None
 
@@ -291,7 +297,7 @@ def verify_application(
     Raises:
         NotFound: the household or its panel row does not exist.
     """
-    household_id = _find_household(backend, declaration, declaration.period)
+    household_id, known = _find_household(backend, declaration, declaration.period)
     try:
         rows = panel_history(backend, household_id, declaration.period)
     except MissingTable:
@@ -303,7 +309,7 @@ def verify_application(
     row = rows[-1]
     period = str(row["period"])
     params = params_for_year(int(period[:4]))
-    registered = _registered_ids(backend, household_id, period)
+    registered = _registered_ids(backend, household_id, period, known)
     discrepancies = _member_discrepancies(declaration, registered)
     discrepancies.extend(compare_declaration(declaration, row))
     programs = declaration.programs

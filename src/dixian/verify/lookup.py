@@ -8,6 +8,7 @@ formatted into the text). Other engines use the equivalent Ibis expressions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dixian.features.panel_schema import PANEL_TABLE
@@ -96,7 +97,7 @@ def prepare_lookups(backend: Any) -> list[str]:
 
 
 def memberships_of(backend: Any, id_numbers: list[str], period: str | None) -> list[dict[str, Any]]:
-    """(id_number, household_id, period) for persons with those ID numbers, up to a period.
+    """(id_number, person_id, household_id, period) for those ID numbers, up to a period.
 
     Raises:
         MissingTable: `persons` or `household_membership` does not exist.
@@ -110,7 +111,9 @@ def memberships_of(backend: Any, id_numbers: list[str], period: str | None) -> l
         found = persons.filter(persons.id_number.isin(id_numbers)).select("person_id", "id_number")
         joined = found.inner_join(membership, "person_id")
         return list(
-            backend.to_pyarrow(joined.select("id_number", "household_id", "period")).to_pylist()
+            backend.to_pyarrow(
+                joined.select("id_number", "person_id", "household_id", "period")
+            ).to_pylist()
         )
     if not id_numbers:
         return []
@@ -133,6 +136,7 @@ def memberships_of(backend: Any, id_numbers: list[str], period: str | None) -> l
     return [
         {
             "id_number": id_of[row["person_id"]],
+            "person_id": row["person_id"],
             "household_id": row["household_id"],
             "period": row["period"],
         }
@@ -141,8 +145,16 @@ def memberships_of(backend: Any, id_numbers: list[str], period: str | None) -> l
     ]
 
 
-def members_of(backend: Any, household_id: str, period: str) -> dict[str, str]:
+def members_of(
+    backend: Any, household_id: str, period: str, *, known: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """ID number → person_id of a household's registered members in a period.
+
+    Args:
+        backend: the Ibis backend.
+        household_id: the household.
+        period: `YYYY-MM`.
+        known: person_id → ID number already looked up (not asked again).
 
     Raises:
         MissingTable: `persons` or `household_membership` does not exist.
@@ -164,15 +176,18 @@ def members_of(backend: Any, household_id: str, period: str) -> dict[str, str]:
         [household_id],
     )
     person_ids = sorted({row["person_id"] for row in members if row["period"] == period})
-    if not person_ids:
-        return {}
-    rows = _fetch(
-        connection,
-        f"SELECT person_id, id_number FROM {PERSONS_TABLE} "
-        f"WHERE person_id IN ({_placeholders(len(person_ids))})",
-        person_ids,
-    )
-    return {row["id_number"]: row["person_id"] for row in rows}
+    known = known or {}
+    found = {known[pid]: pid for pid in person_ids if pid in known}
+    missing = [pid for pid in person_ids if pid not in known]
+    if missing:
+        rows = _fetch(
+            connection,
+            f"SELECT person_id, id_number FROM {PERSONS_TABLE} "
+            f"WHERE person_id IN ({_placeholders(len(missing))})",
+            missing,
+        )
+        found.update({row["id_number"]: row["person_id"] for row in rows})
+    return found
 
 
 def panel_history(backend: Any, household_id: str, period: str | None) -> list[dict[str, Any]]:
