@@ -177,3 +177,21 @@ def test_cli_check_valid_file() -> None:
     payload = json.loads(result.stdout)
     assert payload["valid"] is True
     assert payload["programs"] == 4
+
+
+def test_cli_params_lists_values_in_force(workspace: Workspace) -> None:
+    _write(
+        workspace.policies_dir,
+        "policy: dixian/v1\nname: w\nparameters:\n  monitoring_line: {by_year: {2025: 8700}}\n",
+        "w.yaml",
+    )
+    result = run_cli("policy", "params", "-w", str(workspace.root), "--year", "2025", "--json")
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["parameters"]["monitoring_line"]["value"] == 8700
+    assert payload["parameters"]["dibao_line"] == {
+        "value": 8250,
+        "label_zh": "农村低保标准（年）",
+        "unit": "yuan/person/year",
+    }
+    assert payload["sources"][-1].endswith("w.yaml")

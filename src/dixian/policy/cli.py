@@ -1,4 +1,5 @@
-"""`dixian policy check FILE`: every error of a policy file with line, column and expected form."""
+"""`dixian policy check FILE` (every error with line, column and expected form) and
+`dixian policy params` (the parameter values in force)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from typing import Annotated
 
 import typer
 
-from dixian.cli_options import JsonOption
+from dixian.cli_options import JsonOption, WorkspaceOption
+from dixian.config import Workspace
 from dixian.console import print_summary, stderr_console
 from dixian.errors import PolicyError
 from dixian.policy.files import read_policy_document
 from dixian.policy.parser import ExpressionError
-from dixian.policy.policyset import check_policy_file
+from dixian.policy.policyset import check_policy_file, load_policy_set
 
 policy_app = typer.Typer(help="Policy files: check rules and parameters.", no_args_is_help=True)
 
@@ -50,6 +52,38 @@ def check(
     print_summary("policy check / 策略检查", figures, as_json=as_json)
     if problems:
         raise PolicyError(f"{file}: {len(problems)} error(s) in the policy file")
+
+
+@policy_app.command("params")
+def params(
+    workspace: WorkspaceOption = None,
+    year: Annotated[int, typer.Option(help="The year whose values apply.")] = 2024,
+    as_json: JsonOption = False,
+) -> None:
+    """List the parameters in force for the workspace's province and a year, with units."""
+    opened = Workspace.open(workspace)
+    policy_set = load_policy_set([opened.policies_dir])
+    province = opened.config.region.province
+    values = policy_set.resolve_parameters(province=province, year=year)
+    figures: dict[str, object] = {"province": province, "year": year if as_json else str(year)}
+    if as_json:
+        figures["parameters"] = {
+            name: {
+                "value": value,
+                "label_zh": policy_set.parameters[name].label_zh,
+                "unit": policy_set.parameters[name].unit,
+            }
+            for name, value in values.items()
+        }
+    else:
+        figures["parameters"] = {
+            f"{name} {policy_set.parameters[name].label_zh}": (
+                f"{value} {policy_set.parameters[name].unit}".strip()
+            )
+            for name, value in values.items()
+        }
+    figures["sources"] = [str(path) for path in policy_set.sources]
+    print_summary(f"参数 parameters {province} {year}", figures, as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:
