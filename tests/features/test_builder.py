@@ -348,12 +348,12 @@ def test_spending_assets_flags_and_death(warehouse: Any) -> None:
 def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
     from dixian.features.store import update_household_period
 
-    first = update_household_period(warehouse, periods=["2023-01"])
+    first = update_household_period(warehouse, periods=["2023-01"], complete_windows_only=False)
     assert first["rows_written"] == 2 and first["rows_total"] == 2
-    rest = update_household_period(warehouse)
+    rest = update_household_period(warehouse, complete_windows_only=False)
     assert rest["periods"] == ALL_MONTHS[1:]
     assert rest["rows_total"] == 2 * len(ALL_MONTHS)
-    again = update_household_period(warehouse)
+    again = update_household_period(warehouse, complete_windows_only=False)
     assert again["periods_built"] == 0
     stored = warehouse.table("household_period").to_pandas()
     jan24 = stored[(stored.household_id == "h1") & (stored.period == "2024-01")].iloc[0]
@@ -382,3 +382,39 @@ def test_spark_builds_the_same_panel(warehouse: Any, spark_backend: Any) -> None
         spark.astype(object).where(spark.notna(), None),
         check_dtype=False,
     )
+
+
+def test_default_build_skips_periods_with_a_short_window() -> None:
+    from dixian.features.store import update_household_period
+
+    backend = _build_warehouse(ibis.duckdb.connect())
+    figures = update_household_period(backend)
+    assert figures["periods"] == ["2023-12", "2024-01"]  # 12 months of data from 2023-01
+    assert figures["farm_income_standard"]["source"] == "configured"
+
+
+def test_farm_income_standard_is_fitted_on_registry_incomes() -> None:
+    from dixian.features._status import farm_income_standard
+
+    rows = []
+    for index in range(40):
+        land = float(index % 8)
+        size = 1 + index % 4
+        wages = 5000.0 * (index % 3)
+        declared_total = 3000.0 + 2500.0 * land + wages
+        rows.append(
+            {
+                "household_id": f"h{index}",
+                "period": "2023-12",
+                "member_count": size,
+                "land_area_mu": land,
+                "declared_income_pc": declared_total / size,
+                "wages_employment": wages,
+            }
+        )
+    panel = ibis.memtable(rows)
+    base, per_mu, source = farm_income_standard(panel, FeatureSettings())
+    assert base == pytest.approx(3000.0) and per_mu == pytest.approx(2500.0)
+    assert source.startswith("fitted on 40")
+    few = panel.filter(panel.household_id.isin(["h1", "h2"]))
+    assert farm_income_standard(few, FeatureSettings())[2] == "configured"

@@ -251,6 +251,7 @@ def registry(
             "risk_eliminated_date",
             "exit_year",
             "land_area_mu",
+            "annual_net_income_per_capita",
             "report_month",
         ],
     )
@@ -271,6 +272,7 @@ def registry(
             is_left_poverty=latest.exit_year.notnull()
             | (latest.registry_status == "exited_poverty"),
             land_area_mu=latest.land_area_mu,
+            declared_income_pc=latest.annual_net_income_per_capita,
         )
         .left_join(spells, KEYS)
         .drop("household_id_right", "period_right")
@@ -390,12 +392,61 @@ def _optional(panel: ir.Table, name: str, dtype: str = "float64") -> ir.Value:
     return panel[name] if name in panel.columns else ibis.null(dtype)
 
 
-def derived(panel: ir.Table, settings: FeatureSettings) -> ir.Table:
+def _observed_income(panel: ir.Table) -> ir.FloatingValue:
+    """Wages and transfers the departments report, 12 months."""
+    total = ibis.literal(0.0)
+    for name in ("wages_employment", "wages_payroll", "transfers_pensions", "transfers_temporary"):
+        total = total + _optional(panel, name).fill_null(0)
+    return total
+
+
+def farm_income_standard(panel: ir.Table, settings: FeatureSettings) -> tuple[float, float, str]:
+    """The farm and household-business income standard: a base per household and a net
+    income per mu of farmland, with how it was obtained.
+
+    Departments report no farm income. Verification centres estimate it from farmland at a
+    published net income per mu (按亩测算). Where the poverty registry holds surveyed incomes
+    (its yearly household survey), the standard is fitted on those households instead: their
+    declared income less what departments report, regressed on farmland. A fit on fewer than
+    `farm_fit_min_households` households, or with a negative slope, falls back to the
+    configured standard.
+    """
+    fixed = (settings.farm_base_income, settings.farm_net_income_per_mu, "configured")
+    if settings.farm_income_method != "registry_fit" or "declared_income_pc" not in panel.columns:
+        return fixed
+    last = panel.filter(panel.period == panel.period.max())
+    rows = last.filter(last.declared_income_pc.notnull() & last.land_area_mu.notnull())
+    unexplained = rows.declared_income_pc * rows.member_count - _observed_income(rows)
+    land = rows.land_area_mu
+    figures = (
+        rows.aggregate(
+            n=rows.count(),
+            mean_land=land.mean(),
+            mean_rest=unexplained.mean(),
+            cov=land.cov(unexplained, how="pop"),
+            var=land.var(how="pop"),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    if (figures["n"] or 0) < settings.farm_fit_min_households or not figures["var"]:
+        return fixed
+    slope = figures["cov"] / figures["var"]
+    base = figures["mean_rest"] - slope * figures["mean_land"]
+    if slope <= 0:
+        return fixed
+    return max(base, 0.0), slope, f"fitted on {figures['n']} registry households"
+
+
+def derived(
+    panel: ir.Table, standard: tuple[float, float, str], settings: FeatureSettings
+) -> ir.Table:
     """Income components and per-capita values, financial assets per member."""
     wages = _optional(panel, "wages_employment").fill_null(0) + _optional(
         panel, "wages_payroll"
     ).fill_null(0)
-    operating = _optional(panel, "land_area_mu").fill_null(0) * settings.farm_net_income_per_mu
+    base, per_mu, _ = standard
+    operating = base + _optional(panel, "land_area_mu").fill_null(0) * per_mu
     property_income = (
         _optional(panel, "deposits_total").fill_null(0) * settings.deposit_interest_rate
     )

@@ -35,12 +35,16 @@ class FeatureSettings:
     """Assumptions of the panel that a county may change.
 
     Departments report no farm income, so operating income is estimated from the registry's
-    farmland at a net yield per mu (按亩测算, the usual practice of verification centres);
-    property income from deposits at a deposit rate. Both are county settings.
+    farmland (按亩测算, the usual practice of verification centres): by default with a standard
+    fitted on the registry's surveyed incomes, else at `farm_base_income` per household plus
+    `farm_net_income_per_mu`; property income from deposits at a deposit rate.
     """
 
     window_months: int = 12
+    farm_income_method: str = "registry_fit"
+    farm_base_income: float = 0.0
     farm_net_income_per_mu: float = 600.0
+    farm_fit_min_households: int = 30
     deposit_interest_rate: float = 0.015
     payroll_recent_months: int = 3
 
@@ -174,6 +178,7 @@ def build_household_period(
     *,
     periods: Sequence[str] | None = None,
     settings: FeatureSettings | None = None,
+    report: dict[str, object] | None = None,
 ) -> ir.Table:
     """The panel as an Ibis expression (not yet executed).
 
@@ -182,6 +187,7 @@ def build_household_period(
             `household_membership`.
         periods: the periods 'YYYY-MM' to build (default: every period of the membership).
         settings: assumptions; see FeatureSettings.
+        report: if given, filled with figures of the build (the farm income standard used).
 
     Returns:
         A table with exactly the declared panel columns, one row per household and period.
@@ -213,7 +219,14 @@ def build_household_period(
         values = _materialise(backend, f"part{index}", part.values)
         panel = panel.left_join(values, KEYS).drop("household_id_right", "period_right")
         panel = _materialise(backend, f"panel{index}", panel)
-    panel = status.derived(panel, settings)
+    standard = status.farm_income_standard(panel, settings)
+    if report is not None:
+        report["farm_income_standard"] = {
+            "base_per_household": round(standard[0], 2),
+            "per_mu": round(standard[1], 2),
+            "source": standard[2],
+        }
+    panel = status.derived(panel, standard, settings)
     panel = status.year_on_year(panel)
     evidence_rows = [
         _materialise(backend, f"evidence{index}", row)

@@ -29,6 +29,7 @@ def update_household_period(
     periods: Sequence[str] | None = None,
     rebuild: bool = False,
     settings: FeatureSettings | None = None,
+    complete_windows_only: bool = True,
 ) -> dict[str, object]:
     """Build the panel for new (or given) periods and store it as `household_period`.
 
@@ -41,11 +42,17 @@ def update_household_period(
         periods: periods 'YYYY-MM' to (re)build; default: those not in the panel yet.
         rebuild: rebuild every period.
         settings: assumptions of the builder.
+        complete_windows_only: skip the first months, whose 12-month window would reach back
+            before the first data.
 
     Returns:
         Figures: periods built, rows written, households, total rows.
     """
     available = membership_periods(backend)
+    settings = settings or FeatureSettings()
+    if complete_windows_only:
+        # A period whose 12-month window starts before the first data would understate income.
+        available = available[settings.window_months - 1 :]
     existing_panel = PANEL_TABLE in backend.list_tables() and not rebuild
     done: set[str] = set()
     if existing_panel:
@@ -60,7 +67,8 @@ def update_household_period(
         return figures
     # Year-on-year change needs the same period a year earlier in the same build.
     with_history = sorted({*wanted, *(_shift(p, -12) for p in wanted)} & set(available))
-    built = build_household_period(backend, periods=with_history, settings=settings)
+    report: dict[str, object] = {}
+    built = build_household_period(backend, periods=with_history, settings=settings, report=report)
     built = built.filter(built.period.isin(wanted))
     check_panel_table(built)
     combined = built
@@ -75,6 +83,7 @@ def update_household_period(
         drop_intermediates(backend)
     stored = backend.table(PANEL_TABLE)
     figures.update(
+        **report,
         rows_written=int(stored.filter(stored.period.isin(wanted)).count().execute()),
         rows_total=int(stored.count().execute()),
         households=int(stored.household_id.nunique().execute()),
