@@ -20,24 +20,6 @@ if $DIXIAN link --workspace "$WS"; then
 else
   echo "   (skipped: run the ingest step first)"
 fi
-echo "== web: demo users (one per role) and how to serve"
-$DIXIAN db upgrade --workspace "$WS" >/dev/null
-COUNTY_CODE=$(grep -m1 '^county = ' "$WS/dixian.toml" | cut -d'"' -f2)
-VILLAGE_CODE=$(awk -F, '$3=="village"{print $1; exit}' "$WS/reference/regions.csv" 2>/dev/null || true)
-VILLAGE_CODE=${VILLAGE_CODE:-${COUNTY_CODE}101201}
-export DIXIAN_WEB_ENV=demo DIXIAN_DEMO_PASSWORD="Demo!Pass-2026"
-for spec in "sysadmin:system_admin:$COUNTY_CODE" "secadmin:security_admin:$COUNTY_CODE" \
-    "auditor:audit_admin:$COUNTY_CODE" "analyst:county_analyst:$COUNTY_CODE" \
-    "township:township_reviewer:${VILLAGE_CODE:0:9}" "village:village_caseworker:$VILLAGE_CODE" \
-    "leader:leader:$COUNTY_CODE" "helper:helper_org:$COUNTY_CODE"; do
-  IFS=: read -r user role juris <<<"$spec"
-  $DIXIAN users add "$user" --role "$role" --jurisdiction "$juris" \
-    --password-env DIXIAN_DEMO_PASSWORD --workspace "$WS" --json >/dev/null
-  printf '   %-9s %-19s %s\n' "$user" "$role" "$juris"
-done
-echo "   password (demo only): $DIXIAN_DEMO_PASSWORD"
-echo "   serve:  DIXIAN_WEB_ENV=demo $DIXIAN serve --workspace $WS"
-echo "   open:   http://127.0.0.1:8000/"
 echo "== ids: check resident ID numbers (a valid one; one with the birth day and month swapped)"
 $DIXIAN ids check 11010519491231002X 11010519491213002X || true  # exit 1: one is invalid
 echo "== verify: economic-status verification (核对) of every household and the top problem leads (问题线索)"
@@ -61,3 +43,22 @@ echo "== cases: counts by state (cases opened from the monitoring alerts) and th
 $DIXIAN db upgrade --workspace "$WS" >/dev/null
 $DIXIAN cases list --workspace "$WS" --limit 10
 $DIXIAN audit verify --workspace "$WS"
+# The web step stays last: the demo ends with the URL and a demo user per role.
+echo "== web: demo users (one per role) and how to serve"
+$DIXIAN db upgrade --workspace "$WS" >/dev/null
+COUNTY_CODE=$(grep -m1 '^county = ' "$WS/dixian.toml" | cut -d'"' -f2)
+VILLAGE_CODE=$(awk -F, '$3=="village"{print $1; exit}' "$WS/reference/regions.csv" 2>/dev/null || true)
+VILLAGE_CODE=${VILLAGE_CODE:-${COUNTY_CODE}101201}
+export DIXIAN_WEB_ENV=demo DIXIAN_DEMO_PASSWORD="Demo!Pass-2026"
+for spec in "sysadmin:system_admin:$COUNTY_CODE" "secadmin:security_admin:$COUNTY_CODE" \
+    "auditor:audit_admin:$COUNTY_CODE" "analyst:county_analyst:$COUNTY_CODE" \
+    "township:township_reviewer:${VILLAGE_CODE:0:9}" "village:village_caseworker:$VILLAGE_CODE" \
+    "leader:leader:$COUNTY_CODE" "helper:helper_org:$COUNTY_CODE"; do
+  IFS=: read -r user role juris <<<"$spec"
+  $DIXIAN users add "$user" --role "$role" --jurisdiction "$juris" \
+    --password-env DIXIAN_DEMO_PASSWORD --workspace "$WS" --json >/dev/null
+  printf '   %-9s %-19s %s\n' "$user" "$role" "$juris"
+done
+echo "   password (demo only): $DIXIAN_DEMO_PASSWORD"
+echo "   serve:  DIXIAN_WEB_ENV=demo $DIXIAN serve --workspace $WS"
+echo "   open:   http://127.0.0.1:8000/"
