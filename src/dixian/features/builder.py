@@ -219,6 +219,7 @@ def build_household_period(
         values = _materialise(backend, f"part{index}", part.values)
         panel = panel.left_join(values, KEYS).drop("household_id_right", "period_right")
         panel = _materialise(backend, f"panel{index}", panel)
+    panel = _no_record_means_none(panel)
     standard = status.farm_income_standard(panel, settings)
     if report is not None:
         report["farm_income_standard"] = {
@@ -238,6 +239,67 @@ def build_household_period(
     panel = panel.drop("household_id_right", "period_right")
     panel = panel.mutate(evidence=panel.evidence.fill_null("{}"))
     return _conform(panel)
+
+
+# When a dataset is ingested, a household it has no record of has none of the thing: zero
+# vehicles, no payments, no disaster. Columns left out stay NULL where absence means
+# "unknown" (house and water ratings, registry status, dates).
+_ZERO_WHEN_INGESTED = (
+    "labour_capacity_count",
+    "dependant_count",
+    "disabled_count",
+    "severe_disabled_count",
+    "serious_illness_count",
+    "chronic_illness_count",
+    "students_compulsory",
+    "students_high_school",
+    "students_tertiary",
+    "wages_employment",
+    "wages_payroll",
+    "transfers_pensions",
+    "transfers_temporary",
+    "assistance_paid_12m",
+    "vehicle_count",
+    "vehicle_non_exempt_count",
+    "vehicle_value_total",
+    "property_count",
+    "property_area_total",
+    "property_purchased_12m",
+    "business_count",
+    "business_capital_total",
+    "deposits_total",
+    "securities_total",
+    "provident_fund_contributions_12m",
+    "medical_oop_12m",
+    "medical_oop_inpatient_12m",
+    "medical_oop_outpatient_month",
+    "schooling_cost_12m",
+    "schooling_cost_noncompulsory_12m",
+    "disaster_loss_12m",
+    "public_payroll_count",
+    "payments_after_death_count",
+    "payments_after_death_amount",
+    "times_monitored",
+)
+_FALSE_WHEN_INGESTED = (
+    "is_dibao",
+    "is_tekun",
+    "disaster_affected_12m",
+    "labourer_shock_12m",
+    "job_loss_12m",
+    "is_left_poverty",
+)
+
+
+def _no_record_means_none(panel: ir.Table) -> ir.Table:
+    present = set(panel.columns)
+    fills: dict[str, Any] = {
+        name: panel[name].fill_null(0) for name in _ZERO_WHEN_INGESTED if name in present
+    }
+    fills.update(
+        {name: panel[name].fill_null(False) for name in _FALSE_WHEN_INGESTED if name in present}
+    )
+    return panel.mutate(**fills) if fills else panel
 
 
 INTERMEDIATE_PREFIX = "_features_"
