@@ -310,3 +310,25 @@ def test_production_hides_the_api_docs(make_harness) -> None:  # type: ignore[no
     assert client.get("/api/docs").status_code == 404
     dev: WebHarness = make_harness()
     assert dev.client().get("/api/v1/openapi.json").status_code == 200
+
+
+def test_password_may_not_contain_the_system_or_county_name(harness: WebHarness) -> None:
+    from dixian.web.auth import context_words
+
+    words = context_words("示范县", "web test")
+    assert "shifanxian" in words and "dixian" in words
+    policy = PasswordPolicy.from_settings(WebSettings(), context_words=words)
+    for candidate in ("Shifanxian-2026!", "My示范县Pass-1", "Dixian#2027x"):
+        assert "password.contains_context" in password_problems(candidate, policy=policy)
+    client = harness.login("analyst")
+    page = client.get("/account/password")
+    response = client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "current_password": PASSWORD,
+            "new_password": "Shifanxian-2026!",
+            "confirm_password": "Shifanxian-2026!",
+        },
+    )
+    assert response.status_code == 422 and "不得包含用户名、单位名或系统名" in response.text

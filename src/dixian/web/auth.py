@@ -323,8 +323,11 @@ def change_password(
     now: datetime,
     ctx: RequestContext,
     keep_token_hash: str | None = None,
+    context_words: tuple[str, ...] = (),
 ) -> list[str]:
     """Change a user's own password after re-checking the current one (step-up, AUTH-05).
+
+    `context_words` are names an attacker would try first (system, county, its pinyin).
 
     Returns:
         Message keys of the problems (empty on success). On success every other session of
@@ -344,7 +347,7 @@ def change_password(
             reason="current password wrong",
         )
         return ["password.current_wrong"]
-    policy = PasswordPolicy.from_settings(settings)
+    policy = PasswordPolicy.from_settings(settings, context_words=context_words)
     history = tuple(
         ([user.password_hash] if user.password_hash else []) + list(user.password_history or [])
     )
@@ -369,3 +372,17 @@ def change_password(
         object_id=user.id,
     )
     return []
+
+
+def context_words(*names: str) -> tuple[str, ...]:
+    """The system's and the county's names, with the pinyin of Chinese names (AUTH-02)."""
+    from pypinyin import lazy_pinyin
+
+    words = {"dixian", "底线"}
+    for name in names:
+        if not name:
+            continue
+        words.add(name)
+        if any("\u4e00" <= ch <= "\u9fff" for ch in name):
+            words.add("".join(lazy_pinyin(name)))
+    return tuple(sorted(w for w in words if len(w) >= 3 or any(ord(c) > 0x2E80 for c in w)))

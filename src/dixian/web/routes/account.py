@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dixian.cases.models import User
-from dixian.web.auth import change_password, end_session, sign_in
+from dixian.web.auth import change_password, context_words, end_session, sign_in
 from dixian.web.deps import (
     actor_for,
     db_session,
@@ -176,6 +176,10 @@ def password_change(
             now=now(request),
             ctx=request_context(request),
             keep_token_hash=getattr(request.state, "token_hash", None),
+            context_words=context_words(
+                request.app.state.workspace.config.region.county_name,
+                request.app.state.workspace.config.workspace.name,
+            ),
         )
         role = account.role
     if problems:
