@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dixian.simulate.official import CAUSES, MEASURES, TYPES
+from dixian.simulate.measures import MEASURES
+from dixian.simulate.official import CAUSES, TYPES
 from dixian.simulate.state import Month, WorldState, month_of
 from dixian.simulate.truth import membership_of_month
 
