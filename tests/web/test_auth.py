@@ -332,3 +332,19 @@ def test_password_may_not_contain_the_system_or_county_name(harness: WebHarness)
         },
     )
     assert response.status_code == 422 and "不得包含用户名、单位名或系统名" in response.text
+
+
+def test_accounts_unused_for_90_days_are_disabled(harness: WebHarness) -> None:
+    from dixian.cases.actor import Actor
+    from dixian.web.accounts import disable_stale_accounts
+
+    harness.login("leader")
+    later = harness.clock.now + timedelta(days=150)
+    with harness.db.session() as session:
+        leader = session.scalar(select(User).where(User.username == "leader"))
+        assert leader is not None
+        leader.last_login_at = later - timedelta(days=10)
+    with harness.db.session() as session:
+        names = disable_stale_accounts(session, actor=Actor.system(), days=90, now=later)
+    assert "leader" not in names and "analyst" in names
+    assert sign_in(harness.client(), "analyst", PASSWORD).status_code == 401

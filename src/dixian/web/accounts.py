@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -136,3 +137,25 @@ def reset_password(
         new_values={"sessions_ended": ended},
     )
     return issued
+
+
+def disable_stale_accounts(
+    session: Session, *, actor: Actor, days: int, now: datetime
+) -> list[str]:
+    """Disable accounts not used for `days` days (AC-05); returns their user names.
+
+    An account that never signed in counts from its creation. Each disabling goes through
+    `dixian.cases.service.set_user_disabled` (sessions ended, audited).
+    """
+    from sqlalchemy import func, select
+
+    from dixian.cases.models import User
+
+    cutoff = now - timedelta(days=days)
+    last_used = func.coalesce(User.last_login_at, User.created_at)
+    names = list(
+        session.scalars(select(User.username).where(User.disabled.is_(False), last_used < cutoff))
+    )
+    for name in names:
+        service.set_user_disabled(session, actor=actor, username=name, disabled=True)
+    return names

@@ -184,6 +184,27 @@ def users_reset_password(
     )
 
 
+@users_app.command("disable-stale")
+def users_disable_stale(
+    days: Annotated[int, typer.Option(min=1, help="Unused for this many days.")] = 90,
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Disable accounts unused for --days days (run it nightly, e.g. from cron)."""
+    from datetime import UTC, datetime
+
+    from dixian.web.accounts import disable_stale_accounts
+
+    ws = Workspace.open(workspace)
+    db = _database(ws)
+    with db.session() as session:
+        names = disable_stale_accounts(
+            session, actor=Actor.system(name="cli"), days=days, now=datetime.now(UTC)
+        )
+    db.dispose()
+    print_summary("stale accounts", {"days": days, "disabled": names}, as_json=as_json)
+
+
 def register(app: typer.Typer) -> None:
     """Add `serve` and `users` to the dixian command."""
     app.command("serve")(serve)
