@@ -13,6 +13,9 @@ echo "== 2. data standard"
 $DIXIAN standards
 echo "== 3. simulate a county (20,000 persons x 3 years): feeds, reference data, truth"
 $DIXIAN simulate --workspace "$WS" --persons 20000 --years 3 --seed 1 --noise default
+echo "== ingest: every department feed into staging (导入), the batch ledger, data-quality scores"
+$DIXIAN ingest --workspace "$WS"
+$DIXIAN quality --workspace "$WS"
 echo "== link: one person, one ID across departments (人员识别), households per period"
 # Needs the ingest step (staging tables); says so instead of failing.
 if $DIXIAN link --workspace "$WS"; then

@@ -25,6 +25,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dixian.config import Workspace
@@ -47,7 +48,7 @@ from dixian.ingest.mapping import (
     normalise_label,
     recognise_dataset,
 )
-from dixian.ingest.normalise import UNIT_FACTORS
+from dixian.ingest.normalise import UNIT_FACTORS, python_match_key
 from dixian.ingest.readers import RawSheet, open_feed
 from dixian.standards import Catalog, Dataset, load_catalog
 
@@ -136,6 +137,7 @@ def _label_test(catalog: Catalog) -> Callable[[str], bool]:
 def _raw_schema(dataset: Dataset) -> pa.Schema:
     fields = [pa.field(name, pa.string()) for name in dataset.field_names()]
     fields += [pa.field(f"_u_{name}", pa.float64()) for name in _yuan_fields(dataset)]
+    fields += [pa.field(f"_nk_{name}", pa.string()) for name in _name_fields(dataset)]
     fields += [
         pa.field("_parse_error", pa.string()),
         pa.field("_batch_id", pa.string()),
@@ -146,6 +148,24 @@ def _raw_schema(dataset: Dataset) -> pa.Schema:
         pa.field("_row_number", pa.int64()),
     ]
     return pa.schema(fields)
+
+
+def _name_fields(dataset: Dataset) -> list[str]:
+    return [spec.name for spec in dataset.fields if spec.type == "name"]
+
+
+def _name_keys(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Matching keys of a name column, computed once per distinct name.
+
+    DuckDB's translate() with OpenCC's 2,700-character table is far too slow per row, so the
+    keys are computed here, over the distinct names of the batch only, with the same
+    character table as `match_key`; both engines then read them.
+    """
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    keys = [python_match_key(v) or None for v in encoded.dictionary.to_pylist()]
+    return pc.take(pa.array(keys, pa.string()), encoded.indices)
 
 
 def _yuan_fields(dataset: Dataset) -> list[str]:
@@ -209,6 +229,11 @@ def _spool_sheet(
         for name in _yuan_fields(dataset):
             factor = UNIT_FACTORS.get(mapping.units.get(name, "元"), 1.0)
             arrays.append(pa.array(np.full(n, factor), pa.float64()))
+        for name in _name_fields(dataset):
+            index = mapping.fields.get(name)
+            arrays.append(
+                pa.nulls(n, pa.string()) if index is None else _name_keys(batch.column(f"c{index}"))
+            )
         arrays += [
             batch.column("_parse_error"),
             pa.array([record.batch_id] * n, pa.string()),

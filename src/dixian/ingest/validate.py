@@ -289,7 +289,11 @@ def check_dataset(
             chars = None if region_chars is None else [region_chars]
             keyed[f"_k_{spec.name}"] = nz.to_simplified(text, only=chars).upper().lower()
         if spec.type == "name":
-            keyed[f"{spec.name}_key"] = nz.to_simplified(text).upper()
+            given = f"_nk_{spec.name}"
+            # Keys computed per distinct name by the reader (see run._name_keys), else here.
+            keyed[f"{spec.name}_key"] = (
+                stage1[given] if given in stage1.columns else nz.to_simplified(text).upper()
+            )
         if spec.type == "id_number":
             keyed[f"_idu_{spec.name}"] = text.replace("-", "").upper()
     stage2 = stage1.mutate(**keyed) if keyed else stage1
@@ -361,7 +365,7 @@ def check_dataset(
     lineage = [
         c
         for c in raw.columns
-        if c.startswith("_") and c != "_parse_error" and not c.startswith("_u_")
+        if c.startswith("_") and c != "_parse_error" and not c.startswith(("_u_", "_nk_"))
     ]
     return stage4.select(
         **out,
