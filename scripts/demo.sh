@@ -1,57 +1,58 @@
 #!/usr/bin/env bash
-# The demo: builds a small county workspace and runs the pipeline on it, step by step.
-# Each stage appends its step here as it lands.
+# The demo (`make demo`): a simulated county taken through the whole pipeline, step by step:
+# workspace → data standard → simulated department feeds → ingestion and data quality →
+# person and household linkage → household panel (一户一档) → verification (核对) and problem
+# leads → early warning (预警) and cases → web users and how to serve the application.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WS="${1:-demo-workspace}"
+PERSONS="${DEMO_PERSONS:-20000}"
 DIXIAN=".venv/bin/dixian"
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$1" "$(($(date +%s) - started))"; }
 
 rm -rf "$WS"
-echo "== 1. workspace"
+step "1. workspace"
 $DIXIAN init --workspace "$WS" --province 52 --name "demo county"
-echo "== 2. data standard"
+
+step "2. data standard (数据标准)"
 $DIXIAN standards
-echo "== 3. simulate a county (20,000 persons x 3 years): feeds, reference data, truth"
-$DIXIAN simulate --workspace "$WS" --persons 20000 --years 3 --seed 1 --noise default
-echo "== ingest: every department feed into staging (导入), the batch ledger, data-quality scores"
+echo "   ID numbers: a valid one, and one with the birth day and month swapped"
+$DIXIAN ids check 11010519491231002X 11010519491213002X || true  # exit 1: one is invalid
+
+step "3. simulate a county ($PERSONS persons x 3 years): department feeds, reference data, truth"
+$DIXIAN simulate --workspace "$WS" --persons "$PERSONS" --years 3 --seed 1 --noise default
+
+step "4. ingest every department feed (导入), then the data-quality report (数据质量)"
 $DIXIAN ingest --workspace "$WS"
 $DIXIAN quality --workspace "$WS"
-echo "== link: one person, one ID across departments (人员识别), households per period"
-# Needs the ingest step (staging tables); says so instead of failing.
-if $DIXIAN link --workspace "$WS"; then
-  $DIXIAN evaluate link --workspace "$WS"
-else
-  echo "   (skipped: run the ingest step first)"
-fi
-echo "== ids: check resident ID numbers (a valid one; one with the birth day and month swapped)"
-$DIXIAN ids check 11010519491231002X 11010519491213002X || true  # exit 1: one is invalid
-echo "== verify: economic-status verification (核对) of every household and the top problem leads (问题线索)"
-# Needs the household panel (ingest, link and features steps); says so instead of failing.
-if $DIXIAN verify --workspace "$WS" --top 10; then
-  $DIXIAN evaluate verify --workspace "$WS"
-else
-  echo "   (skipped: run the ingest, link and features steps first)"
-fi
-echo "== monitor: early warning (部门筛查预警): train the risk model, the top alerts with their reasons"
-# Needs the household panel (ingest, link and features steps); says so instead of failing.
-if $DIXIAN monitor train --workspace "$WS"; then
-  $DIXIAN monitor alerts --workspace "$WS" --budget 20 --top 10
-  # A held-out year needs 37 months of panel (train, validate, test); a 3-year county is short.
-  $DIXIAN evaluate monitor --workspace "$WS" --budget 20 \
-    || echo "   (held-out evaluation skipped: the panel is too short)"
-else
-  echo "   (skipped: run the ingest, link and features steps first)"
-fi
-echo "== cases: counts by state (cases opened from the monitoring alerts) and the audit ledger check"
+
+step "5. link: one person, one ID across departments (人员识别); households per period"
+$DIXIAN link --workspace "$WS"
+$DIXIAN evaluate link --workspace "$WS"
+
+step "6. the household-period panel (一户一档)"
+$DIXIAN features --workspace "$WS"
+
+step "7. verification (核对) of every household, and the top problem leads (问题线索)"
+$DIXIAN verify --workspace "$WS" --top 10
+$DIXIAN evaluate verify --workspace "$WS"
+
+step "8. early warning (部门筛查预警): train the risk model, the top alerts with their reasons"
 $DIXIAN db upgrade --workspace "$WS" >/dev/null
+$DIXIAN monitor train --workspace "$WS"
+$DIXIAN monitor alerts --workspace "$WS" --budget 20 --top 10
+# A held-out year needs train, validation and test years of panel; a 3-year county is short.
+$DIXIAN evaluate monitor --workspace "$WS" --budget 20 \
+  || echo "   (held-out evaluation needs a longer panel: simulate more years)"
+
+step "9. cases opened from the alerts, by state; the audit ledger checked"
 $DIXIAN cases list --workspace "$WS" --limit 10
 $DIXIAN audit verify --workspace "$WS"
-# The web step stays last: the demo ends with the URL and a demo user per role.
-echo "== web: demo users (one per role) and how to serve"
-$DIXIAN db upgrade --workspace "$WS" >/dev/null
+
+step "10. web: demo users (one per role) and how to serve"
 COUNTY_CODE=$(grep -m1 '^county = ' "$WS/dixian.toml" | cut -d'"' -f2)
-VILLAGE_CODE=$(awk -F, '$3=="village"{print $1; exit}' "$WS/reference/regions.csv" 2>/dev/null || true)
-VILLAGE_CODE=${VILLAGE_CODE:-${COUNTY_CODE}101201}
+VILLAGE_CODE=$(awk -F, '$3=="village"{print $1; exit}' "$WS/reference/regions.csv")
 export DIXIAN_WEB_ENV=demo DIXIAN_DEMO_PASSWORD="Demo!Pass-2026"
 for spec in "sysadmin:system_admin:$COUNTY_CODE" "secadmin:security_admin:$COUNTY_CODE" \
     "auditor:audit_admin:$COUNTY_CODE" "analyst:county_analyst:$COUNTY_CODE" \
@@ -65,3 +66,4 @@ done
 echo "   password (demo only): $DIXIAN_DEMO_PASSWORD"
 echo "   serve:  DIXIAN_WEB_ENV=demo $DIXIAN serve --workspace $WS"
 echo "   open:   http://127.0.0.1:8000/"
+printf '\n== demo finished in %ss; workspace: %s\n' "$(($(date +%s) - started))" "$WS"
