@@ -33,16 +33,26 @@ def _latest(joined: ir.Table, partition: list[str], order: str) -> ir.Table:
     return ranked.filter(ranked._rank == 0).drop("_rank")
 
 
+class _Collected:
+    """Values of several sources outer-joined on the keys, with their evidence rows."""
+
+    def __init__(self) -> None:
+        self.values: ir.Table | None = None
+        self.evidence: list[ir.Table] = []
+
+    def add(self, values: ir.Table) -> None:
+        self.values = values if self.values is None else _outer(self.values, values)
+
+    def part(self) -> _Part | None:
+        return None if self.values is None else _part(self.values, self.evidence)
+
+
 def assets(
     backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
 ) -> _Part | None:
     """Vehicles, property, businesses, deposits and provident fund, as at the period's end."""
-    values: ir.Table | None = None
-    evidence: list[ir.Table] = []
-
-    def add(part_values: ir.Table) -> None:
-        nonlocal values
-        values = part_values if values is None else _outer(values, part_values)
+    collected = _Collected()
+    add, evidence = collected.add, collected.evidence
 
     vehicles = linked_rows(
         backend,
@@ -124,7 +134,7 @@ def assets(
             )
         )
         evidence.append(_evidence(joined, "provident_fund_contributions_12m"))
-    return None if values is None else _part(values, evidence)
+    return collected.part()
 
 
 def spending(
@@ -181,12 +191,8 @@ def flags(
     backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
 ) -> _Part | None:
     """House and water safety, disasters, public payroll."""
-    values: ir.Table | None = None
-    evidence: list[ir.Table] = []
-
-    def add(part_values: ir.Table) -> None:
-        nonlocal values
-        values = part_values if values is None else _outer(values, part_values)
+    collected = _Collected()
+    add, evidence = collected.add, collected.evidence
 
     houses = linked_rows(backend, "house_safety", ["safety_rating", "assessment_date", "renovated"])
     if houses is not None:
@@ -233,7 +239,7 @@ def flags(
         )
         add(joined.group_by(KEYS).aggregate(public_payroll_count=joined.person_id.nunique()))
         evidence.append(_evidence(joined, "public_payroll_count"))
-    return None if values is None else _part(values, evidence)
+    return collected.part()
 
 
 def registry(
