@@ -88,3 +88,15 @@ def test_repair_lookup_equals_repair_candidates_on_known_numbers() -> None:
     for number in ("11010519491213002X", "110105194912310021", "522799199701095265"):
         valid = set(repair_candidates(number))
         assert valid <= _one_error_variants(number)
+
+
+def test_the_variant_join_finds_the_known_numbers_one_error_away() -> None:
+    from dixian.link.identity import _known_variants, _one_error_variants
+
+    bad = ["52279919970109526X", "522799199701095625"]  # wrong check character; a swap
+    known = ["522799199701095265", "110105194912310021"]
+    found = _known_variants(bad, known)
+    for number in bad:
+        expected = sorted(_one_error_variants(number) & set(known))
+        assert sorted(found.get(number, [])) == expected
+    assert found["522799199701095625"] == ["522799199701095265"]

@@ -144,6 +144,7 @@ def _char_pinyin(char: str) -> str:
     return syllables[0] if syllables else char
 
 
+@lru_cache(maxsize=1 << 20)
 def pinyin(key: str | None) -> str | None:
     """Toneless pinyin of a (normalised) name, one syllable per character, joined.
 
