@@ -184,7 +184,8 @@ def _dataset_quality(
 def _uniqueness(
     backend: Any, current: ir.Table, dataset: Dataset, staged_rows: int
 ) -> tuple[float, int]:
-    keys = list(dataset.key_fields)
+    # The same keys that version rows on ingestion (a per-period register counts per period).
+    keys = list(dataset.version_keys())
     if not keys or not staged_rows:
         return 1.0, 0
     keyed = current
