@@ -105,8 +105,9 @@ def evaluate_held_out(
     hits = evaluate_triggers(panel, rules, period=test_period) if rules else empty_hits()
     hits = hits[hits["household_id"].isin(set(test["household_id"]))]
     ranked = rank_alerts(test, hits, policy=policy or AlertPolicy())
-    ranked = ranked.set_index("household_id").loc[test["household_id"]].reset_index()
-    alerted = ranked["alerted"].to_numpy()
+    # Households the ranking leaves out (already monitoring objects) are not alerted.
+    ranked = ranked.set_index("household_id").reindex(test["household_id"]).reset_index()
+    alerted = ranked["alerted"].fillna(False).astype(bool).to_numpy()
     count = int(alerted.sum())
     summary = summarise_hits(hits).set_index("household_id")
     hit_counts = test["household_id"].map(summary["trigger_count"]).fillna(0).to_numpy()

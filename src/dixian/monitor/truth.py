@@ -55,10 +55,14 @@ def true_household_map(backend: Any, truth_dir: Path, *, period: str) -> pd.Data
     )
     people = votes.sort_values("n", ascending=False).drop_duplicates("person_id")
     membership = backend.table("household_membership")
+    # Registration arrives as yearly extracts and monthly changes: a person's household at P
+    # is their latest membership row up to P.
     members = (
-        membership.filter(membership.period == period)
-        .select("household_id", "person_id")
+        membership.filter(membership.period <= period)
+        .select("period", "household_id", "person_id")
         .to_pandas()
+        .sort_values("period")
+        .drop_duplicates("person_id", keep="last")[["household_id", "person_id"]]
     )
     truth_members = pd.read_parquet(
         _truth_file(truth_dir, "household_membership"),
