@@ -147,3 +147,36 @@ def alerts_by_period(path: Path, *, jurisdiction: str) -> dict[str, int]:
         return {}
     finally:
         con.close()
+
+
+def current_alert_causes(
+    path: Path, *, jurisdiction: str
+) -> tuple[str | None, list[tuple[str, int]]]:
+    """The latest alert period within a jurisdiction and its unresolved alerts per primary cause.
+
+    Returns (None, []) when there are no alerts yet.
+    """
+    con = _connect(path)
+    if con is None:
+        return None, []
+    try:
+        if not _has_table(con):
+            return None, []
+        like = jurisdiction + "%"
+        row = con.execute(
+            f"SELECT max(period) FROM {ALERTS_TABLE} WHERE region_code LIKE ?", [like]
+        ).fetchone()
+        if not row or row[0] is None:
+            return None, []
+        period = str(row[0])
+        rows = con.execute(
+            f"SELECT primary_cause, count(*) FROM {ALERTS_TABLE} WHERE region_code LIKE ? "
+            "AND period = ? AND status <> 'resolved' AND primary_cause IS NOT NULL "
+            "GROUP BY primary_cause ORDER BY count(*) DESC, primary_cause",
+            [like, row[0]],
+        ).fetchall()
+        return period, [(str(cause), int(count)) for cause, count in rows]
+    except duckdb.Error:
+        return None, []
+    finally:
+        con.close()

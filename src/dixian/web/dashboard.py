@@ -46,6 +46,8 @@ class DashboardFigures:
 
     kpis: dict[str, int]
     months: list[str]
+    period: str
+    period_source: str
     discoveries_by_month: list[int]
     monitored_by_month: list[int]
     causes: list[tuple[str, int]]
@@ -57,9 +59,9 @@ def _month(value: date) -> str:
     return f"{value.year:04d}-{value.month:02d}"
 
 
-def _last_months(today: date, count: int) -> list[str]:
+def _last_months(end: str, count: int) -> list[str]:
     months = []
-    year, month = today.year, today.month
+    year, month = int(end[:4]), int(end[5:7])
     for _ in range(count):
         months.append(f"{year:04d}-{month:02d}")
         month -= 1
@@ -68,8 +70,32 @@ def _last_months(today: date, count: int) -> list[str]:
     return list(reversed(months))
 
 
-def dashboard_figures(session: Session, *, actor: Actor, today: date) -> DashboardFigures:
-    """KPIs, monthly trend, causes, per-village and per-township counts for the actor."""
+def latest_case_month(session: Session, *, actor: Actor) -> str | None:
+    """The latest month of case activity for the actor: clue period, monitoring start, closure."""
+    found: list[str] = []
+    clue_period = session.scalar(
+        _scoped(select(func.max(Discovery.period)).join(Discovery.household), actor)
+    )
+    if clue_period:
+        found.append(str(clue_period)[:7])
+    for column in (Case.monitoring_started_on, Case.closed_on):
+        day = session.scalar(
+            _scoped(select(func.max(column)).select_from(Case).join(Case.household), actor)
+        )
+        if day is not None:
+            found.append(_month(day))
+    return max(found) if found else None
+
+
+def dashboard_figures(
+    session: Session, *, actor: Actor, today: date, end_month: str | None = None
+) -> DashboardFigures:
+    """KPIs, monthly trend, causes, per-village and per-township counts for the actor.
+
+    The 12-month window ends at `end_month` (the latest period in the warehouse, when the
+    caller found one), else at the latest case activity, else at today's month: data lags,
+    and a window ending today would show a county whose feeds end earlier as all zeros.
+    """
     by_state: dict[CaseState, int] = dict(
         session.execute(
             _scoped(select(Case.state, func.count()).join(Case.household), actor).group_by(
@@ -90,17 +116,21 @@ def dashboard_figures(session: Session, *, actor: Actor, today: date) -> Dashboa
         "risk_eliminated": int(by_state.get(CaseState.RISK_ELIMINATED, 0)),
         "long_term_protection": int(by_state.get(CaseState.LONG_TERM_PROTECTION, 0)),
     }
-    months = _last_months(today, 12)
-    first_month = date.fromisoformat(months[0] + "-01")
+    if end_month is not None:
+        period, source = end_month[:7], "warehouse"
+    else:
+        case_month = latest_case_month(session, actor=actor)
+        period, source = (case_month, "cases") if case_month else (_month(today), "today")
+    months = _last_months(period, 12)
+    # Clues count in the data period they were found for, not the day the case was opened:
+    # a lagging feed imported today still lands in its own month of the window.
     discovered: dict[str, int] = dict.fromkeys(months, 0)
-    for day, count in session.execute(
-        _scoped(select(Discovery.discovered_on, func.count()).join(Discovery.household), actor)
-        .where(Discovery.discovered_on >= first_month)
-        .group_by(Discovery.discovered_on)
+    for clue_period, count in session.execute(
+        _scoped(select(Discovery.period, func.count()).join(Discovery.household), actor)
+        .where(Discovery.period.in_(months))
+        .group_by(Discovery.period)
     ).all():
-        key = _month(day)
-        if key in discovered:
-            discovered[key] += int(count)
+        discovered[str(clue_period)] += int(count)
     monitored = _monitored_by_month(session, actor=actor, months=months)
     causes = [
         (str(cause), int(count))
@@ -130,6 +160,8 @@ def dashboard_figures(session: Session, *, actor: Actor, today: date) -> Dashboa
     return DashboardFigures(
         kpis=kpis,
         months=months,
+        period=period,
+        period_source=source,
         discoveries_by_month=[discovered[m] for m in months],
         monitored_by_month=monitored,
         causes=causes,

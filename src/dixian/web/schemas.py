@@ -100,6 +100,7 @@ class RevealPublic(BaseModel):
 class DashboardPublic(BaseModel):
     kpis: dict[str, int]
     months: list[str]
+    period: str
     discoveries_by_month: list[int]
     monitored_by_month: list[int]
     causes: dict[str, int]

@@ -7,6 +7,7 @@ or another process holds its write lock, the page says so instead of failing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,5 +64,47 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
         return WarehouseSummary(True, "", tables, quarantine, batches)
     except duckdb.Error:
         return WarehouseSummary(available=False, message="data_quality.unreadable")
+    finally:
+        con.close()
+
+
+# Tables whose `period` column says how far the county's data reaches, with a region column
+# for the jurisdiction filter.
+PERIOD_TABLES: tuple[str, ...] = ("monitor_alerts", "household_period")
+_MONTH = re.compile(r"^\d{4}-\d{2}")
+
+
+def latest_period(path: Path, *, jurisdiction: str) -> str | None:
+    """The latest month (YYYY-MM) in `monitor_alerts` or `household_period` within a jurisdiction.
+
+    None when the warehouse is absent, busy, or holds neither table yet.
+    """
+    if not path.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        present = {
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        }
+        found: list[str] = []
+        for table in PERIOD_TABLES:
+            if table not in present:
+                continue
+            row = con.execute(
+                f"SELECT max(CAST(period AS VARCHAR)) FROM {table} WHERE region_code LIKE ?",
+                [jurisdiction + "%"],
+            ).fetchone()
+            value = str(row[0]) if row and row[0] is not None else ""
+            if _MONTH.match(value):
+                found.append(value[:7])
+        return max(found) if found else None
+    except duckdb.Error:
+        return None
     finally:
         con.close()

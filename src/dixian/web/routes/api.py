@@ -49,6 +49,7 @@ from dixian.web.schemas import (
 )
 from dixian.web.security import origin_is_foreign
 from dixian.web.selfreport import SelfReport, submit_self_report
+from dixian.web.warehouse import latest_period
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -263,11 +264,17 @@ def api_dashboard(
     """Dashboard figures of the user's jurisdiction."""
     with db_session(request) as session:
         figures = dashboard_figures(
-            session, actor=actor_for(request, user), today=now(request).date()
+            session,
+            actor=actor_for(request, user),
+            today=now(request).date(),
+            end_month=latest_period(
+                request.app.state.workspace.warehouse_path, jurisdiction=user.jurisdiction
+            ),
         )
     return DashboardPublic(
         kpis=figures.kpis,
         months=figures.months,
+        period=figures.period,
         discoveries_by_month=figures.discoveries_by_month,
         monitored_by_month=figures.monitored_by_month,
         causes=dict(figures.causes),

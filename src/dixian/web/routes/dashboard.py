@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from dixian.cases.models import User
-from dixian.web.alerts import alerts_by_period
+from dixian.web.alerts import alerts_by_period, current_alert_causes
 from dixian.web.dashboard import dashboard_figures, region_names
 from dixian.web.deps import actor_for, db_session, now, require, settings_of
 from dixian.web.i18n import translate
 from dixian.web.labels import code_labels
 from dixian.web.permissions import Permission
 from dixian.web.render import render_page, request_locale
+from dixian.web.warehouse import latest_period
 
 router = APIRouter()
 
@@ -30,13 +31,22 @@ def dashboard(
 ) -> Response:
     """KPIs and charts of the user's jurisdiction."""
     locale = request_locale(request, settings_of(request))
+    warehouse = request.app.state.workspace.warehouse_path
     with db_session(request) as session:
         figures = dashboard_figures(
-            session, actor=actor_for(request, user), today=now(request).date()
+            session,
+            actor=actor_for(request, user),
+            today=now(request).date(),
+            end_month=latest_period(warehouse, jurisdiction=user.jurisdiction),
         )
-    alerts = alerts_by_period(
-        request.app.state.workspace.warehouse_path, jurisdiction=user.jurisdiction
-    )
+    alerts = alerts_by_period(warehouse, jurisdiction=user.jurisdiction)
+    cause_counts, causes_caption = figures.causes, translate(locale, "dashboard.causes_cases")
+    if not cause_counts:
+        # Cases carry a cause only once the county confirms them; until then the current
+        # alerts' primary causes keep a fresh workspace's chart from being empty.
+        alert_period, cause_counts = current_alert_causes(warehouse, jurisdiction=user.jurisdiction)
+        if alert_period is not None:
+            causes_caption = translate(locale, "dashboard.causes_alerts", period=alert_period)
     causes = code_labels("cause", locale)
     names = region_names(_reference_dir(request))
     has_map = (_reference_dir(request) / "villages.geojson").is_file()
@@ -65,8 +75,8 @@ def dashboard(
             ),
         },
         "causes": {
-            "labels": [causes.get(code, code) for code, _ in figures.causes],
-            "values": [count for _, count in figures.causes],
+            "labels": [causes.get(code, code) for code, _ in cause_counts],
+            "values": [count for _, count in cause_counts],
         },
         "map": {
             "map": "villages",
@@ -83,7 +93,15 @@ def dashboard(
     return render_page(
         request,
         "dashboard.html",
-        {"kpis": figures.kpis, "charts": charts, "townships": townships, "has_map": has_map},
+        {
+            "kpis": figures.kpis,
+            "charts": charts,
+            "townships": townships,
+            "has_map": has_map,
+            "period": figures.period,
+            "period_source": figures.period_source,
+            "causes_caption": causes_caption,
+        },
     )
 
 
