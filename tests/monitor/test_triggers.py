@@ -87,3 +87,24 @@ def test_always_alert_and_flags(rules) -> None:  # type: ignore[no-untyped-def]
     assert always == {"unsafe": True, "poor": False}
     poor = json.loads(hits[hits.household_id == "poor"].evidence.iloc[0])
     assert poor["values"] == {"income_net_pc": float(params["monitoring_line"]) - 1}
+
+
+def test_summarise_hits_sorted_distinct_per_household() -> None:
+    from dixian.monitor.triggers import summarise_hits
+
+    hits = pd.DataFrame(
+        {
+            "household_id": ["h2", "h1", "h2", "h2", "h1", "h3"],
+            "trigger_id": ["water", "medical", "house", "water", "income", "house"],
+            "label_zh": ["饮水", "医疗", "住房", "饮水", "收入", "住房"],
+            "always_alert": [True, False, True, True, False, False],
+        }
+    )
+    summary = summarise_hits(hits).set_index("household_id")
+    assert list(summary.index) == ["h1", "h2", "h3"]
+    assert summary.loc["h1", "triggers"] == ["income", "medical"]
+    assert summary.loc["h2", "triggers"] == ["house", "water"]
+    assert summary.loc["h2", "trigger_labels"] == sorted(["住房", "饮水"])
+    assert summary.loc["h3", "trigger_labels"] == ["住房"]
+    assert summary["trigger_count"].to_dict() == {"h1": 2, "h2": 2, "h3": 1}
+    assert summary["always_alert"].to_dict() == {"h1": False, "h2": True, "h3": False}

@@ -13,6 +13,7 @@ are kept as honest validation predictions for the model card.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,15 @@ from dixian.monitor.calibration import Calibrator, Method, choose_calibrator
 CalibrationChoice = Literal["auto", "platt", "isotonic"]
 MODEL_FILE = "booster.txt"
 PARAMS_FILE = "risk_model.json"
+
+
+def _predict_threads() -> int:
+    # Prediction rows are independent, so threads change no result; unlike training (see
+    # `n_jobs`) one short parallel call per scoring run does not suffer from OpenMP spinning.
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return max(1, os.cpu_count() or 1)
 
 
 class RiskModel:
@@ -180,7 +190,10 @@ class RiskModel:
     def decision_function(self, X: pd.DataFrame) -> NDArray[np.float64]:
         """Raw log-odds of the booster (before calibration)."""
         raw = self.booster_.predict(
-            self._matrix(X), raw_score=True, num_iteration=self.best_iteration_
+            self._matrix(X),
+            raw_score=True,
+            num_iteration=self.best_iteration_,
+            num_threads=_predict_threads(),
         )
         return np.asarray(raw, dtype=np.float64)
 
@@ -195,7 +208,10 @@ class RiskModel:
         Each row's contributions plus its bias equal `decision_function` for that row.
         """
         contrib = self.booster_.predict(
-            self._matrix(X), pred_contrib=True, num_iteration=self.best_iteration_
+            self._matrix(X),
+            pred_contrib=True,
+            num_iteration=self.best_iteration_,
+            num_threads=_predict_threads(),
         )
         columns = [*self.feature_names_in_, "_bias"]
         return pd.DataFrame(np.asarray(contrib), columns=columns, index=X.index)
