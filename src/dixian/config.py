@@ -63,6 +63,8 @@ class CasesSection(_Section):
         default="", description="SQLAlchemy URL; empty means cases.sqlite in the workspace"
     )
     audit_retention_days: int = Field(default=1095, ge=184)
+    decision_deadline_days: int = Field(default=15, ge=1, le=90)
+    public_notice_min_days: int = Field(default=5, ge=5, le=30)
 
 
 class PathsSection(_Section):
@@ -223,6 +225,10 @@ spark_driver_memory = "4g"
 database_url = ""
 # How long audit ledger entries are kept, in days (the law asks for at least six months).
 audit_retention_days = 1095
+# Days from a risk clue to the decision on it (county rules: 15; Hainan: 20 working days).
+decision_deadline_days = 15
+# Minimum days of the village public notice (at least 5).
+public_notice_min_days = 5
 
 [paths]
 # Folders inside the workspace.

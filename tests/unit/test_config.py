@@ -59,3 +59,20 @@ def test_cli_init_json_and_error_exit_code(tmp_path: Path) -> None:
     assert again.exit_code == 2
     assert "already exists" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_case_deadlines_come_from_the_workspace(workspace: Workspace) -> None:
+    from dixian.cases import CaseSettings
+
+    path = workspace.config_path
+    path.write_text(
+        path.read_text().replace("decision_deadline_days = 15", "decision_deadline_days = 20"),
+        encoding="utf-8",
+    )
+    opened = Workspace.open(workspace.root)
+    assert CaseSettings.from_workspace(opened).decision_deadline_days == 20
+    path.write_text(
+        path.read_text().replace("public_notice_min_days = 5", "public_notice_min_days = 3")
+    )
+    with pytest.raises(ConfigError, match=r"cases\.public_notice_min_days"):
+        load_config(path)

@@ -30,8 +30,9 @@ class CaseSettings:
 
     @classmethod
     def from_workspace(cls, workspace: Workspace) -> CaseSettings:
-        """Settings of a workspace; the deadline may be overridden by the environment."""
-        deadline = cls.decision_deadline_days
+        """Settings of a workspace ([cases] in dixian.toml); the environment may override the
+        deadline."""
+        deadline = workspace.config.cases.decision_deadline_days
         raw = os.environ.get(DEADLINE_ENV_VAR)
         if raw:
             if not raw.isdigit() or not 1 <= int(raw) <= 90:
@@ -39,5 +40,6 @@ class CaseSettings:
             deadline = int(raw)
         return cls(
             decision_deadline_days=deadline,
+            public_notice_min_days=workspace.config.cases.public_notice_min_days,
             audit_retention_days=workspace.config.cases.audit_retention_days,
         )
