@@ -251,15 +251,8 @@ def assistance(
         .group_by(KEYS)
         .aggregate(dibao_since=past.payment_month.min())
     )
-    values = values.outer_join(since, KEYS)
-    values = values.select(
-        household_id=ibis.coalesce(values.household_id, values.household_id_right),
-        period=ibis.coalesce(values.period, values.period_right),
-        assistance_paid_12m=values.assistance_paid_12m,
-        is_dibao=values.is_dibao.fill_null(False),
-        is_tekun=values.is_tekun.fill_null(False),
-        dibao_since=values.dibao_since,
-    )
+    # Flags missing after the join are filled once for the panel (_no_record_means_none).
+    values = _outer(values, since)
     evidence = [_evidence(joined, "assistance_paid_12m")]
     after_death = _payments_after_death(backend, grid, settings, rows)
     if after_death is not None:

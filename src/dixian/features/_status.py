@@ -354,15 +354,12 @@ def shocks(
     evidence = [_evidence(joined, "last_shock_date", recent)]
     deaths = _labourer_deaths(backend, grid, settings)
     if deaths is not None:
-        values = values.outer_join(deaths, KEYS)
-        values = values.select(
-            household_id=ibis.coalesce(values.household_id, values.household_id_right),
-            period=ibis.coalesce(values.period, values.period_right),
+        values = _outer(values, deaths)
+        values = values.mutate(
             labourer_shock_12m=values.labourer_shock_12m.fill_null(False)
             | values.death_12m.fill_null(False),
-            job_loss_12m=values.job_loss_12m.fill_null(False),
             last_shock_date=ibis.greatest(values.last_shock_date, values.death_date),
-        )
+        ).drop("death_12m", "death_date")
     return _part(values, evidence)
 
 

@@ -138,13 +138,19 @@ def membership_periods(backend: BaseBackend) -> list[str]:
     row = bounds.to_pyarrow().to_pylist()[0]
     if row["first"] is None:
         return []
-    first, last = (_index(str(row[key])) for key in ("first", "last"))
-    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first, last + 1)]
+    first, last = (period_index(str(row[key])) for key in ("first", "last"))
+    return [period_name(index) for index in range(first, last + 1)]
 
 
-def _index(period: str) -> int:
+def period_index(period: str) -> int:
+    """Months since year 0 of a period 'YYYY-MM' (the same count as `month_index`)."""
     year, month = (int(part) for part in period.split("-"))
     return year * 12 + month - 1
+
+
+def period_name(index: int) -> str:
+    """The period 'YYYY-MM' of a month index."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _in_window(

@@ -10,17 +10,13 @@ from dixian.features.builder import (
     build_household_period,
     drop_intermediates,
     membership_periods,
+    period_index,
+    period_name,
 )
 from dixian.features.panel_schema import PANEL_TABLE, check_panel_table
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
-
-
-def _shift(period: str, months: int) -> str:
-    year, month = (int(part) for part in period.split("-"))
-    index = year * 12 + month - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def update_household_period(
@@ -66,7 +62,9 @@ def update_household_period(
         figures.update(rows_written=0, rows_total=backend.table(PANEL_TABLE).count().execute())
         return figures
     # Year-on-year change needs the same period a year earlier in the same build.
-    with_history = sorted({*wanted, *(_shift(p, -12) for p in wanted)} & set(available))
+    with_history = sorted(
+        {*wanted, *(period_name(period_index(p) - 12) for p in wanted)} & set(available)
+    )
     report: dict[str, object] = {}
     built = build_household_period(backend, periods=with_history, settings=settings, report=report)
     built = built.filter(built.period.isin(wanted))
