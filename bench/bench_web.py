@@ -46,22 +46,31 @@ def _villages(persons: int) -> list[str]:
     ]
 
 
-def _seed(workspace_root: Path, persons: int) -> tuple[list[str], int]:
+def _seed(workspace_root: Path, persons: int, database_url: str = "") -> tuple[list[str], int]:
     from dixian.cases.actor import Actor
     from dixian.cases.db import CasesDatabase, upgrade_database
     from dixian.cases.enums import Channel, Role
     from dixian.cases.service import (
         DiscoveryInput,
+        HouseholdInput,
         PersonInput,
         record_discoveries,
         transition_case,
-        upsert_household,
+        upsert_households,
     )
-    from dixian.config import init_workspace
+    from dixian.config import CONFIG_FILE_NAME, Workspace, init_workspace
     from dixian.web.accounts import issue_account
     from dixian.web.settings import WebSettings
 
     workspace = init_workspace(workspace_root, province="52", county=COUNTY, name="bench")
+    if database_url:
+        config = workspace_root / CONFIG_FILE_NAME
+        text = config.read_text(encoding="utf-8")
+        config.write_text(
+            text.replace('database_url = ""', f'database_url = "{database_url}"', 1),
+            encoding="utf-8",
+        )
+        workspace = Workspace.open(workspace_root)
     db = CasesDatabase.from_workspace(workspace, create_key=True)
     upgrade_database(db.engine)
     rng = random.Random(20261122)
@@ -80,31 +89,35 @@ def _seed(workspace_root: Path, persons: int) -> tuple[list[str], int]:
     today = date(2026, 11, 1)
     batch = 2_000
     for start in range(0, households, batch):
-        items = []
+        homes: list[HouseholdInput] = []
+        items: list[DiscoveryInput] = []
+        for n in range(start, min(start + batch, households)):
+            hid = f"H{n:07d}"
+            village = rng.choice(villages)
+            size = max(1, min(8, round(rng.gauss(HOUSEHOLD_SIZE, 1.2))))
+            homes.append(HouseholdInput(
+                household_id=hid, region_code=village, head_name=f"户主{n}", member_count=size,
+                has_labour=rng.random() > 0.1,
+                persons=[PersonInput(person_id=f"{hid}-{k}", name=f"成员{n}-{k}",
+                                     id_number=f"{village[:6]}19{rng.randint(50, 99)}0101"
+                                               f"{rng.randint(100, 999)}{rng.randint(0, 9)}",
+                                     relation_to_head="户主" if k == 0 else "家属")
+                         for k in range(size)],
+            ))  # fmt: skip
+            ids.append(hid)
+            items.append(
+                DiscoveryInput(
+                    household_id=hid, region_code=village,
+                    period=f"2026-{rng.randint(1, 10):02d}",
+                    channel=rng.choice(list(Channel)),
+                    discovered_on=today - timedelta(days=rng.randint(0, 300)),
+                    evidence={"signal": "bench"}, risk_score=round(rng.random(), 3),
+                )
+            )  # fmt: skip
         with db.session() as session:
-            for n in range(start, min(start + batch, households)):
-                hid = f"H{n:07d}"
-                village = rng.choice(villages)
-                size = max(1, min(8, round(rng.gauss(HOUSEHOLD_SIZE, 1.2))))
-                upsert_household(
-                    session, actor=system, household_id=hid, region_code=village,
-                    head_name=f"户主{n}", member_count=size, has_labour=rng.random() > 0.1,
-                    persons=[PersonInput(person_id=f"{hid}-{k}", name=f"成员{n}-{k}",
-                                         id_number=f"{village[:6]}19{rng.randint(50, 99)}0101"
-                                                   f"{rng.randint(100, 999)}{rng.randint(0, 9)}",
-                                         relation_to_head="户主" if k == 0 else "家属")
-                             for k in range(size)],
-                )  # fmt: skip
-                ids.append(hid)
-                items.append(
-                    DiscoveryInput(
-                        household_id=hid, region_code=village,
-                        period=f"2026-{rng.randint(1, 10):02d}",
-                        channel=rng.choice(list(Channel)),
-                        discovered_on=today - timedelta(days=rng.randint(0, 300)),
-                        evidence={"signal": "bench"}, risk_score=round(rng.random(), 3),
-                    )
-                )  # fmt: skip
+            # The bulk path of the service: a few queries per 2,000 households, and still one
+            # audit entry per household, case and clue.
+            upsert_households(session, actor=system, households=homes)
             result = record_discoveries(session, actor=system, discoveries=items)
             # A share of the cases moves on, so the dashboard has states, causes and trends.
             tenth = len(result.case_ids) // 10
@@ -134,7 +147,7 @@ def _confirm(session: Any, case_id: int, cause: str, on: date) -> None:
     from dixian.cases.service import transition_case
 
     day = on.isoformat()
-    steps = [
+    steps: list[tuple[Any, str, dict[str, Any]]] = [
         (Role.VILLAGE_CASEWORKER, "record_visit", {
             "visited_on": day, "per_capita_income": 4100, "labour_count": 1,
             "food_clothing_secure": True, "education_secure": True, "medical_secure": False,
@@ -168,17 +181,43 @@ def system_as(role: Any) -> Any:
 
 
 def _household_ids(root: Path) -> list[str]:
-    import sqlite3
+    from sqlalchemy import select
 
-    with sqlite3.connect(root / "cases.sqlite") as con:
-        return [row[0] for row in con.execute("SELECT household_id FROM households")]
+    from dixian.cases.db import CasesDatabase
+    from dixian.cases.models import Household
+    from dixian.config import Workspace
+
+    db = CasesDatabase.from_workspace(Workspace.open(root))
+    try:
+        with db.session() as session:
+            return list(session.scalars(select(Household.household_id).order_by(Household.id)))
+    finally:
+        db.dispose()
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children that exited (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(v) for v in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a process and its live descendants (Linux /proc).
+
+    With `--workers N` uvicorn's workers are children of the supervisor, still running when
+    the load ends; their CPU is only in their own /proc entries.
+    """
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks = sum(int(v) for v in fields[11:15])
+        stats[int(entry.name)] = (int(fields[1]), ticks / os.sysconf("SC_CLK_TCK"))
+    total, frontier = 0.0, [pid]
+    while frontier:
+        parent = frontier.pop()
+        total += stats.get(parent, (0, 0.0))[1]
+        children = [child for child, (ppid, _) in stats.items() if ppid == parent]
+        frontier.extend(children)
+    return total
 
 
 def _free_port() -> int:
@@ -303,34 +342,63 @@ async def _load(
     return figures
 
 
+def _fresh_pg_database(size: str) -> str:
+    """A new, empty PostgreSQL database for the bench on the test server ($DIXIAN_TEST_PG_URL)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(os.environ.get("DIXIAN_TEST_PG_URL", DEFAULT_PG_URL))
+    name = f"dixian_bench_web_{size}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        engine.dispose()
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+DEFAULT_PG_URL = "postgresql+psycopg://dixian:dixian@127.0.0.1:5432/dixian_test"
+
+
 def run(size: str, workdir: Path) -> dict[str, Any]:
-    """Seed a county's case database, serve it, and measure page latency under load."""
+    """Seed a county's case database, serve it, and measure page latency under load.
+
+    Environment: DIXIAN_BENCH_WEB_PG=1 puts the case database on the PostgreSQL server of
+    $DIXIAN_TEST_PG_URL (a database of its own, recreated when seeding);
+    DIXIAN_BENCH_WEB_WORKSPACE keeps or reuses a seeded workspace; DIXIAN_BENCH_WEB_WORKERS
+    sets uvicorn workers; DIXIAN_BENCH_WEB_THINK_SECONDS adds reading time between clicks.
+    """
     spec = SIZES[size]
     reuse = os.environ.get("DIXIAN_BENCH_WEB_WORKSPACE")
     started = time.perf_counter()
-    if reuse and (Path(reuse) / "cases.sqlite").is_file():
-        # Re-measure a workspace seeded by an earlier run (seeding 1M persons takes an hour).
+    if reuse and (Path(reuse) / "dixian.toml").is_file():
+        # Re-measure a workspace seeded by an earlier run.
         root = Path(reuse)
         household_ids = _household_ids(root)
         households = len(household_ids)
     else:
         # With DIXIAN_BENCH_WEB_WORKSPACE naming a new folder, the seeded workspace is kept.
         root = Path(reuse) if reuse else workdir / "ws"
-        household_ids, households = _seed(root, spec["persons"])
+        url = _fresh_pg_database(size) if os.environ.get("DIXIAN_BENCH_WEB_PG") == "1" else ""
+        household_ids, households = _seed(root, spec["persons"], url)
     seed_seconds = time.perf_counter() - started
+    backend = "postgresql" if _uses_postgres(root) else "sqlite"
     port = _free_port()
-    # SQLite has one writer at a time and every page view writes its audit entry: one process
-    # queues its threads in order, where several processes would poll the lock with sleeps.
     workers = int(os.environ.get("DIXIAN_BENCH_WEB_WORKERS", "1"))
     server = _start_server(root, port, workers, workdir / "server.log")
     try:
         url = f"http://127.0.0.1:{port}"
         asyncio.run(_wait_ready(url))
         think = float(os.environ.get("DIXIAN_BENCH_WEB_THINK_SECONDS", "0"))
+        load_before = os.getloadavg()[0]
         figures = asyncio.run(
             _load(url, household_ids, spec["users"], spec["views"], think, server.pid)
         )
         figures["think_seconds"] = think
+        figures["load_average_1m_before_after"] = [round(load_before, 2),
+                                                   round(os.getloadavg()[0], 2)]  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -338,7 +406,14 @@ def run(size: str, workdir: Path) -> dict[str, Any]:
         "persons_in_county": spec["persons"],
         "households_with_case": households,
         "concurrent_users": spec["users"],
+        "case_database": backend,
         "server_workers": workers,
         "seed_seconds": round(seed_seconds, 1),
         **figures,
     }
+
+
+def _uses_postgres(root: Path) -> bool:
+    from dixian.config import Workspace
+
+    return Workspace.open(root).cases_database_url.startswith("postgresql")

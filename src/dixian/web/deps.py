@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -75,11 +75,7 @@ def db_session(request: Request) -> Iterator[Session]:
     on a lock of their own first, which turns those sleeps into an orderly wait (bench_web).
     """
     lock: threading.RLock | None = request.app.state.db_lock
-    if lock is None:
-        with db_session(request) as session:
-            yield session
-        return
-    with lock, database(request).session() as session:
+    with lock or nullcontext(), database(request).session() as session:
         yield session
 
 

@@ -30,6 +30,7 @@ from dixian.cases.service.cases import (
 )
 from dixian.cases.service.ledger import purge_audit_log, query_audit_log, verify_audit_chain
 from dixian.cases.service.people import (
+    HouseholdInput,
     PersonInput,
     can_read_cases,
     change_role,
@@ -41,12 +42,14 @@ from dixian.cases.service.people import (
     reveal_id_number,
     set_user_disabled,
     upsert_household,
+    upsert_households,
 )
 from dixian.cases.service.transitions import transition_case
 
 __all__ = [
     "DiscoveryInput",
     "DiscoveryResult",
+    "HouseholdInput",
     "PersonInput",
     "add_attachment",
     "add_measure",
@@ -74,5 +77,6 @@ __all__ = [
     "transition_case",
     "update_case",
     "upsert_household",
+    "upsert_households",
     "verify_audit_chain",
 ]

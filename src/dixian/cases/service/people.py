@@ -142,6 +142,18 @@ class PersonInput:
     relation_to_head: str | None = None
 
 
+@dataclass(frozen=True)
+class HouseholdInput:
+    """A household as the warehouse knows it, with its members."""
+
+    household_id: str
+    region_code: str
+    head_name: str | None = None
+    member_count: int | None = None
+    has_labour: bool | None = None
+    persons: Sequence[PersonInput] = ()
+
+
 def upsert_household(
     session: Session,
     *,
@@ -154,41 +166,88 @@ def upsert_household(
     persons: Sequence[PersonInput] = (),
 ) -> Household:
     """Create or refresh a household and its members from the warehouse."""
+    item = HouseholdInput(
+        household_id=household_id, region_code=region_code, head_name=head_name,
+        member_count=member_count, has_labour=has_labour, persons=persons,
+    )  # fmt: skip
+    return upsert_households(session, actor=actor, households=[item])[household_id]
+
+
+def upsert_households(
+    session: Session, *, actor: Actor, households: Sequence[HouseholdInput]
+) -> dict[str, Household]:
+    """Create or refresh many households and their members, one audit entry per household.
+
+    Batched like `record_discoveries`: one lookup per 500 households or persons and two
+    flushes per call, instead of a query and a flush per member (loading a county's
+    households one by one took about 16 ms each).
+
+    Raises:
+        PermissionDenied: a household lies, or would move, outside the actor's jurisdiction.
+    """
     require_roles(
         session, actor, frozenset({Role.COUNTY_ANALYST}), what="load households", system_ok=True
     )
-    if not actor.covers(region_code):
-        raise PermissionDenied(f"region {region_code} is outside your jurisdiction")
-    household = session.scalar(select(Household).where(Household.household_id == household_id))
-    if household is None:
-        household = Household(household_id=household_id, region_code=region_code)
-        session.add(household)
-    elif not actor.covers(household.region_code):
-        raise PermissionDenied(f"household {household_id} is outside your jurisdiction")
-    household.region_code = region_code
-    household.head_name = head_name
-    household.member_count = member_count
-    household.has_labour = has_labour
+    items = list(households)
+    for item in items:
+        if not actor.covers(item.region_code):
+            raise PermissionDenied(f"region {item.region_code} is outside your jurisdiction")
+    found: dict[str, Household] = {}
+    for chunk in _chunks(list(dict.fromkeys(item.household_id for item in items))):
+        for household in session.scalars(
+            select(Household).where(Household.household_id.in_(chunk))
+        ):
+            if not actor.covers(household.region_code):
+                raise PermissionDenied(
+                    f"household {household.household_id} is outside your jurisdiction"
+                )
+            found[household.household_id] = household
+    for item in items:
+        existing = found.get(item.household_id)
+        if existing is None:
+            existing = Household(household_id=item.household_id, region_code=item.region_code)
+            session.add(existing)
+            found[item.household_id] = existing
+        household = existing
+        household.region_code = item.region_code
+        household.head_name = item.head_name
+        household.member_count = item.member_count
+        household.has_labour = item.has_labour
     session.flush()
-    for item in persons:
-        person = session.scalar(select(Person).where(Person.person_id == item.person_id))
-        if person is None:
-            person = Person(person_id=item.person_id, household_pk=household.id, name=item.name)
-            session.add(person)
-        person.household_pk = household.id
-        person.name = item.name
-        person.id_number = item.id_number
-        person.sex = item.sex
-        person.birth_date = item.birth_date
-        person.relation_to_head = item.relation_to_head
+    people: dict[str, Person] = {}
+    wanted = list(dict.fromkeys(p.person_id for item in items for p in item.persons))
+    for chunk in _chunks(wanted):
+        for person in session.scalars(select(Person).where(Person.person_id.in_(chunk))):
+            people[person.person_id] = person
+    for item in items:
+        household = found[item.household_id]
+        for given in item.persons:
+            known = people.get(given.person_id)
+            if known is None:
+                known = Person(person_id=given.person_id, household_pk=household.id,
+                               name=given.name)  # fmt: skip
+                session.add(known)
+                people[given.person_id] = known
+            person = known
+            person.household_pk = household.id
+            person.name = given.name
+            person.id_number = given.id_number
+            person.sex = given.sex
+            person.birth_date = given.birth_date
+            person.relation_to_head = given.relation_to_head
     session.flush()
-    record(
-        session, actor=actor, event_code="HOUSEHOLD_UPSERTED", object_type="household",
-        object_id=household_id,
-        new_values={"region_code": region_code, "member_count": member_count,
-                    "has_labour": has_labour, "persons": len(persons)},
-    )  # fmt: skip
-    return household
+    for item in items:
+        record(
+            session, actor=actor, event_code="HOUSEHOLD_UPSERTED", object_type="household",
+            object_id=item.household_id,
+            new_values={"region_code": item.region_code, "member_count": item.member_count,
+                        "has_labour": item.has_labour, "persons": len(item.persons)},
+        )  # fmt: skip
+    return found
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def get_household(session: Session, *, actor: Actor, household_id: str) -> Household:
