@@ -105,6 +105,7 @@ def _build_warehouse(backend: Any) -> Any:
         employment.append(
             {
                 "_record_id": record,
+                "employment_type": "migrant",
                 "employment_status": "employed",
                 "monthly_wage": 3000.0,
                 "report_month": date(2022, month, 1),
@@ -115,6 +116,7 @@ def _build_warehouse(backend: Any) -> Any:
     employment.append(
         {
             "_record_id": "emp:lost",
+            "employment_type": "migrant",
             "employment_status": "ended",
             "monthly_wage": None,
             "report_month": date(2023, 12, 1),
@@ -127,6 +129,7 @@ def _build_warehouse(backend: Any) -> Any:
         "employment",
         employment,
         {
+            "employment_type": "string",
             "employment_status": "string",
             "monthly_wage": "float64",
             "report_month": "date",
@@ -306,6 +309,9 @@ def test_members_ages_and_labour(warehouse: Any) -> None:
     assert jan["members_under_16"] == 1 and jan["members_16_59"] == 3
     assert jan["head_age"] == 42
     assert jan["labour_capacity_count"] == 3
+    assert jan["farm_labour_count"] == 2  # the head worked away as a migrant
+    assert rows[("h2", "2023-01")]["farm_labour_count"] == 0  # 73, and public payroll
+    assert rows[("h1", "2024-01")]["farm_labour_count"] == 2  # p6 left; p1 away until 2023-12
     feb = rows[("h1", "2023-02")]
     assert feb["serious_illness_count"] == 1
     assert feb["labour_capacity_count"] == 2  # the spouse fell seriously ill
@@ -390,31 +396,66 @@ def test_default_build_skips_periods_with_a_short_window() -> None:
     backend = _build_warehouse(ibis.duckdb.connect())
     figures = update_household_period(backend)
     assert figures["periods"] == ["2023-12", "2024-01"]  # 12 months of data from 2023-01
-    assert figures["farm_income_standard"]["source"] == "configured"
+    assert figures["income_model"]["source"] == "configured"
 
 
-def test_farm_income_standard_is_fitted_on_registry_incomes() -> None:
-    from dixian.features._status import farm_income_standard
+def test_unreported_income_model_is_fitted_on_registry_incomes() -> None:
+    import math
+
+    from dixian.features._income_model import fit_income_model
 
     rows = []
-    for index in range(40):
+    for index in range(60):
         land = float(index % 8)
-        size = 1 + index % 4
+        size = 1 + index % 5
+        farming = index % 4 != 0
         wages = 5000.0 * (index % 3)
-        declared_total = 3000.0 + 2500.0 * land + wages
+        capital = 10000.0 * (index % 7 == 0)
+        declared_total = (
+            wages
+            + (800.0 + 2500.0 * land if farming else 400.0 * land)
+            + 0.3 * capital
+            + 3000.0 * math.sqrt(size)
+        )
         rows.append(
             {
                 "household_id": f"h{index}",
                 "period": "2023-12",
                 "member_count": size,
+                "farm_labour_count": 2 if farming else 0,
                 "land_area_mu": land,
+                "land_area_imputed": False,
+                "business_capital_total": capital,
                 "declared_income_pc": declared_total / size,
                 "wages_employment": wages,
             }
         )
     panel = ibis.memtable(rows)
-    base, per_mu, source = farm_income_standard(panel, FeatureSettings())
-    assert base == pytest.approx(3000.0) and per_mu == pytest.approx(2500.0)
-    assert source.startswith("fitted on 40")
+    model = fit_income_model(panel, FeatureSettings())
+    assert model.per_farming_household == pytest.approx(800.0, abs=1e-6)
+    assert model.per_mu_farmed == pytest.approx(2500.0)
+    assert model.per_mu_rented_out == pytest.approx(400.0)
+    assert model.business_capital_return == pytest.approx(0.3)
+    assert model.family_support_per_sqrt_member == pytest.approx(3000.0)
+    assert model.source.startswith("fitted on 60")
     few = panel.filter(panel.household_id.isin(["h1", "h2"]))
-    assert farm_income_standard(few, FeatureSettings())[2] == "configured"
+    assert fit_income_model(few, FeatureSettings()).source == "configured"
+    imputed = panel.mutate(land_area_imputed=True)
+    assert fit_income_model(imputed, FeatureSettings()).source == "configured"
+
+
+def test_unknown_farmland_is_the_village_mean_of_registry_households() -> None:
+    from dixian.features._income_model import with_land
+
+    panel = ibis.memtable(
+        {
+            "household_id": ["a", "b", "c", "d"],
+            "period": ["2023-12"] * 4,
+            "region_code": ["v1", "v1", "v1", "v2"],
+            "land_area_mu": [2.0, 6.0, None, None],
+        }
+    )
+    rows = with_land(panel).to_pandas().set_index("household_id")
+    assert rows.loc["c", "land_area_mu"] == pytest.approx(4.0)  # village v1
+    assert rows.loc["d", "land_area_mu"] == pytest.approx(4.0)  # county: no v2 figure
+    assert list(rows["land_area_imputed"]) == [False, False, True, True]

@@ -18,6 +18,7 @@ from dixian.features._columns import (
     _school_year,
     _with_month,
 )
+from dixian.features._income_model import IncomeModel, estimated_income, reported_income
 from dixian.features.sources import MEMBERSHIP_TABLE, current_rows, linked_rows, month_index
 
 if TYPE_CHECKING:
@@ -395,68 +396,16 @@ def _optional(panel: ir.Table, name: str, dtype: str = "float64") -> ir.Value:
     return panel[name] if name in panel.columns else ibis.null(dtype)
 
 
-def _observed_income(panel: ir.Table) -> ir.FloatingValue:
-    """Wages and transfers the departments report, 12 months."""
-    total = ibis.literal(0.0)
-    for name in ("wages_employment", "wages_payroll", "transfers_pensions", "transfers_temporary"):
-        total = total + _optional(panel, name).fill_null(0)
-    return total
-
-
-def farm_income_standard(panel: ir.Table, settings: FeatureSettings) -> tuple[float, float, str]:
-    """The farm and household-business income standard: a base per household and a net
-    income per mu of farmland, with how it was obtained.
-
-    Departments report no farm income. Verification centres estimate it from farmland at a
-    published net income per mu (按亩测算). Where the poverty registry holds surveyed incomes
-    (its yearly household survey), the standard is fitted on those households instead: their
-    declared income less what departments report, regressed on farmland. A fit on fewer than
-    `farm_fit_min_households` households, or with a negative slope, falls back to the
-    configured standard.
-    """
-    fixed = (settings.farm_base_income, settings.farm_net_income_per_mu, "configured")
-    if settings.farm_income_method != "registry_fit" or "declared_income_pc" not in panel.columns:
-        return fixed
-    last = panel.filter(panel.period == panel.period.max())
-    rows = last.filter(last.declared_income_pc.notnull() & last.land_area_mu.notnull())
-    unexplained = rows.declared_income_pc * rows.member_count - _observed_income(rows)
-    land = rows.land_area_mu
-    figures = (
-        rows.aggregate(
-            n=rows.count(),
-            mean_land=land.mean(),
-            mean_rest=unexplained.mean(),
-            cov=land.cov(unexplained, how="pop"),
-            var=land.var(how="pop"),
-        )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    if (figures["n"] or 0) < settings.farm_fit_min_households or not figures["var"]:
-        return fixed
-    slope = figures["cov"] / figures["var"]
-    base = figures["mean_rest"] - slope * figures["mean_land"]
-    if slope <= 0:
-        return fixed
-    return max(base, 0.0), slope, f"fitted on {figures['n']} registry households"
-
-
-def derived(
-    panel: ir.Table, standard: tuple[float, float, str], settings: FeatureSettings
-) -> ir.Table:
-    """Income components and per-capita values, financial assets per member."""
-    wages = _optional(panel, "wages_employment").fill_null(0) + _optional(
-        panel, "wages_payroll"
-    ).fill_null(0)
-    base, per_mu, _ = standard
-    operating = base + _optional(panel, "land_area_mu").fill_null(0) * per_mu
-    property_income = (
-        _optional(panel, "deposits_total").fill_null(0) * settings.deposit_interest_rate
-    )
-    transfers = _optional(panel, "transfers_pensions").fill_null(0) + _optional(
-        panel, "transfers_temporary"
-    ).fill_null(0)
+def derived(panel: ir.Table, model: IncomeModel, settings: FeatureSettings) -> ir.Table:
+    """Income by source (reported plus the model's estimate of what is not reported),
+    per-capita values, financial assets per member, months since the last shock."""
+    reported = reported_income(panel, settings)
+    estimated = estimated_income(panel, model)
     size = panel.member_count.cast("float64")
+    wages = reported["wages"]
+    operating = estimated["operating"]
+    property_income = reported["property"] + estimated["property"]
+    transfers = reported["transfers"] + estimated["transfers"]
     total = wages + operating + property_income + transfers
     financial = _optional(panel, "deposits_total").fill_null(0) + _optional(
         panel, "securities_total"
@@ -467,6 +416,7 @@ def derived(
         income_operating_pc=operating / size,
         income_property_pc=property_income / size,
         income_transfers_pc=transfers / size,
+        income_estimated_pc=sum(estimated.values(), ibis.literal(0.0)) / size,
         income_net_total=total,
         income_net_pc=total / size,
         financial_assets_pc=financial / size,

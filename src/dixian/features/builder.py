@@ -19,6 +19,7 @@ import ibis
 
 from dixian.errors import UserError
 from dixian.features import _columns as cols
+from dixian.features import _income_model as income_model
 from dixian.features import _status as status
 from dixian.features.panel_schema import PANEL_COLUMNS
 from dixian.features.sources import MEMBERSHIP_TABLE, PERSONS_TABLE, linked_rows, month_index
@@ -34,10 +35,10 @@ KEYS = ["household_id", "period"]
 class FeatureSettings:
     """Assumptions of the panel that a county may change.
 
-    Departments report no farm income, so operating income is estimated from the registry's
-    farmland (按亩测算, the usual practice of verification centres): by default with a standard
-    fitted on the registry's surveyed incomes, else at `farm_base_income` per household plus
-    `farm_net_income_per_mu`; property income from deposits at a deposit rate.
+    Departments report no farm income, land rent or family support, so these are estimated
+    (see `_income_model`): by default with coefficients fitted on the registry's surveyed
+    incomes, else at `farm_base_income` per farming household plus `farm_net_income_per_mu`;
+    property income from deposits at a deposit rate.
     """
 
     window_months: int = 12
@@ -210,6 +211,7 @@ def build_household_period(
         part
         for part in (
             cols.labour(backend, grid, settings),
+            income_model.farm_labour(backend, grid, settings, _in_window),
             cols.incomes(backend, grid, settings, _in_window),
             cols.assistance(backend, grid, settings, _in_window),
             status.assets(backend, grid, settings, _in_window),
@@ -226,14 +228,12 @@ def build_household_period(
         panel = panel.left_join(values, KEYS).drop("household_id_right", "period_right")
         panel = _materialise(backend, f"panel{index}", panel)
     panel = _no_record_means_none(panel)
-    standard = status.farm_income_standard(panel, settings)
+    if "land_area_mu" in panel.columns:
+        panel = _materialise(backend, "land", income_model.with_land(panel))
+    model = income_model.fit_income_model(panel, settings)
     if report is not None:
-        report["farm_income_standard"] = {
-            "base_per_household": round(standard[0], 2),
-            "per_mu": round(standard[1], 2),
-            "source": standard[2],
-        }
-    panel = status.derived(panel, standard, settings)
+        report["income_model"] = model.as_report()
+    panel = status.derived(panel, model, settings)
     panel = status.year_on_year(panel)
     evidence_rows = [
         _materialise(backend, f"evidence{index}", row)
@@ -252,6 +252,7 @@ def build_household_period(
 # "unknown" (house and water ratings, registry status, dates).
 _ZERO_WHEN_INGESTED = (
     "labour_capacity_count",
+    "farm_labour_count",
     "dependant_count",
     "disabled_count",
     "severe_disabled_count",

@@ -13,7 +13,7 @@ from dixian.features.builder import (
     period_index,
     period_name,
 )
-from dixian.features.panel_schema import PANEL_TABLE, check_panel_table
+from dixian.features.panel_schema import PANEL_COLUMNS, PANEL_TABLE, check_panel_table
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -50,6 +50,9 @@ def update_household_period(
         # A period whose 12-month window starts before the first data would understate income.
         available = available[settings.window_months - 1 :]
     existing_panel = PANEL_TABLE in backend.list_tables() and not rebuild
+    if existing_panel and _stored_columns(backend) != [column.name for column in PANEL_COLUMNS]:
+        # A panel stored by an earlier version has other columns: every period is rebuilt.
+        existing_panel, periods = False, None
     done: set[str] = set()
     if existing_panel:
         done = {
@@ -87,6 +90,10 @@ def update_household_period(
         households=int(stored.household_id.nunique().execute()),
     )
     return figures
+
+
+def _stored_columns(backend: BaseBackend) -> list[str]:
+    return list(backend.table(PANEL_TABLE).columns)
 
 
 def _swap(backend: BaseBackend, staging_name: str) -> None:
