@@ -85,6 +85,7 @@ def quality(
         "overall_score": report["overall"]["score"],
         "rows": report["overall"]["rows"],
         "rows_quarantined": report["overall"]["rows_quarantined"],
+        "quarantine": report["overall"]["quarantine"],
         "department_scores": {name: d["score"] for name, d in report["departments"].items()},
         "cross_checks": {code: c["records"] for code, c in report["cross_checks"].items()},
         "html": str(html_path),

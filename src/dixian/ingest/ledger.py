@@ -35,6 +35,7 @@ LEDGER_SCHEMA = pa.schema(
         ("rows_accepted", pa.int64()),
         ("rows_quarantined", pa.int64()),
         ("rows_flagged", pa.int64()),
+        ("rows_resolved", pa.int64()),
         ("replaces_batch", pa.string()),
         ("started_at", pa.timestamp("us")),
         ("finished_at", pa.timestamp("us")),
@@ -67,6 +68,7 @@ class BatchRecord:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     rows_flagged: int = 0
+    rows_resolved: int = 0
     replaces_batch: str | None = None
     finished_at: datetime | None = None
     status: str = "committed"
@@ -90,6 +92,7 @@ class BatchRecord:
             "rows_accepted": self.rows_accepted,
             "rows_quarantined": self.rows_quarantined,
             "rows_flagged": self.rows_flagged,
+            "rows_resolved": self.rows_resolved,
             "replaces_batch": self.replaces_batch,
             "started_at": self.started_at,
             "finished_at": self.finished_at,

@@ -23,6 +23,7 @@ import ibis
 import ibis.expr.types as ir
 
 from dixian.ingest.ledger import LEDGER_TABLE, QUARANTINE_TABLE, STAGING_PREFIX
+from dixian.ingest.quarantine import OPEN, RESOLVED, SUPERSEDED
 from dixian.ingest.validate import RULES
 from dixian.standards import Catalog, Dataset, load_catalog
 
@@ -151,6 +152,7 @@ def _dataset_quality(
             "required": spec.required,
         }
     uniqueness, duplicates = _uniqueness(backend, current, dataset, staged_rows)
+    statuses = _quarantine_statuses(backend, quarantine, dataset.name)
     required = [per_field[s.name]["completeness"] for s in fields if s.required]
     completeness = (
         sum(v for v in required if v is not None) / len(required)
@@ -169,6 +171,7 @@ def _dataset_quality(
         "rows": total,
         "rows_staged": staged_rows,
         "rows_quarantined": quarantined,
+        "quarantine": statuses,
         "rows_flagged": int(counts.get("flagged") or 0),
         "validity": round(validity, 4),
         "completeness": round(completeness, 4),
@@ -179,6 +182,25 @@ def _dataset_quality(
         "fields": per_field,
         "problems": reasons,
     }
+
+
+def _quarantine_statuses(
+    backend: Any, quarantine: ir.Table | None, dataset_name: str
+) -> dict[str, int]:
+    """Quarantined rows still open, fixed by a later batch, or superseded (see quarantine.py)."""
+    counts = dict.fromkeys((OPEN, RESOLVED, SUPERSEDED), 0)
+    if quarantine is None or "status" not in quarantine.columns:
+        if quarantine is not None:  # written before rows could be resolved
+            mine = quarantine.filter(quarantine.dataset == dataset_name)
+            found = _scalar(backend, mine.aggregate(n=mine.count(), current=mine._is_current.sum()))
+            counts[OPEN] = int(found.get("current") or 0)
+            counts[SUPERSEDED] = int(found.get("n") or 0) - counts[OPEN]
+        return counts
+    mine = quarantine.filter(quarantine.dataset == dataset_name)
+    grouped = mine.group_by("status").aggregate(n=mine.count())
+    for row in backend.to_pyarrow(grouped).to_pylist():
+        counts[row["status"]] = int(row["n"])
+    return counts
 
 
 def _uniqueness(
@@ -334,6 +356,10 @@ def quality_report(
             "batches": int(batches.get("n") or 0),
             "rows": total,
             "rows_quarantined": sum(d["rows_quarantined"] for d in datasets.values()),
+            "quarantine": {
+                status: sum(d["quarantine"][status] for d in datasets.values())
+                for status in (OPEN, RESOLVED, SUPERSEDED)
+            },
             "score": round(sum(d["score"] * d["rows"] for d in datasets.values()) / total, 1)
             if total
             else None,

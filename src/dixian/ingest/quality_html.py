@@ -66,6 +66,15 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{100 * value:.1f}%"
 
 
+def _statuses(counts: dict[str, int] | None) -> str:
+    if not counts:
+        return ""
+    return (
+        f"待处理 open {counts.get('open', 0):,}, 已更正 resolved {counts.get('resolved', 0):,}, "
+        f"已替代 superseded {counts.get('superseded', 0):,}"
+    )
+
+
 def render_quality_html(report: dict[str, Any]) -> str:
     """The quality report (from `quality_report`) as a self-contained HTML page."""
     out = [
@@ -75,7 +84,8 @@ def render_quality_html(report: dict[str, Any]) -> str:
         f"<h1>数据质量报告 Data quality report — {escape(report.get('workspace', ''))}</h1>",
         f"<p class='muted'>生成时间 generated {escape(report['generated_at'])}; "
         f"批次 batches {report['overall']['batches']:,}; 行 rows {report['overall']['rows']:,}; "
-        f"隔离 quarantined {report['overall']['rows_quarantined']:,}; "
+        f"隔离 quarantined {report['overall']['rows_quarantined']:,} "
+        f"({_statuses(report['overall'].get('quarantine'))}); "
         f"总分 overall score {report['overall']['score']}</p>",
         "<h2>部门得分 Department scores</h2>",
         _bar_chart(
@@ -134,7 +144,8 @@ def render_quality_html(report: dict[str, Any]) -> str:
         out.append(
             f"<h3>{escape(dataset['label_zh'])} {escape(name)}</h3><p class='muted'>"
             f"validity {_pct(dataset['validity'])}; completeness {_pct(dataset['completeness'])}; "
-            f"uniqueness {_pct(dataset['uniqueness'])}{escape(lag)}</p>"
+            f"uniqueness {_pct(dataset['uniqueness'])}{escape(lag)}; "
+            f"隔离 quarantine: {_statuses(dataset.get('quarantine'))}</p>"
         )
         out.append(
             "<table><tr><th>字段 field</th><th class='num'>完整性 completeness</th>"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -30,6 +29,7 @@ import pyarrow.parquet as pq
 
 from dixian.config import Workspace
 from dixian.errors import FeedValidationError
+from dixian.ingest import quarantine as qr
 from dixian.ingest import validate as vd
 from dixian.ingest.ledger import (
     LEDGER_SCHEMA,
@@ -68,6 +68,7 @@ class IngestResult:
     batches: list[BatchRecord] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
+    quarantine: dict[str, int] = field(default_factory=dict)
 
     def figures(self) -> dict[str, Any]:
         """Summary figures for the CLI."""
@@ -79,6 +80,10 @@ class IngestResult:
             "rows_accepted": sum(b.rows_accepted for b in self.batches),
             "rows_quarantined": sum(b.rows_quarantined for b in self.batches),
             "rows_flagged": sum(b.rows_flagged for b in self.batches),
+            "quarantine_resolved_now": sum(b.rows_resolved for b in self.batches),
+            "quarantine_open": self.quarantine.get(qr.OPEN, 0),
+            "quarantine_resolved": self.quarantine.get(qr.RESOLVED, 0),
+            "quarantine_superseded": self.quarantine.get(qr.SUPERSEDED, 0),
             "reconciled": all(
                 b.rows_read == b.rows_accepted + b.rows_quarantined for b in self.batches
             ),
@@ -287,47 +292,6 @@ def _staging_columns(dataset: Dataset) -> list[str]:
     ]
 
 
-_QUARANTINE_COLUMNS = [
-    "_record_id",
-    "dataset",
-    "_batch_id",
-    "_source_file",
-    "_sheet",
-    "_row_number",
-    "_row_hash",
-    "_ingested_at",
-    "_period",
-    "_batch_seq",
-    "original",
-    "reasons",
-    "_is_current",
-]
-
-
-def _json_string(value: ir.StringValue) -> ir.StringValue:
-    escaped = (
-        value.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-    )
-    return ibis.ifelse(value.isnull(), ibis.literal("null"), ibis.literal('"').concat(escaped, '"'))
-
-
-def _original_json(checked: ir.Table, dataset: Dataset) -> ir.StringValue:
-    parts: list[Any] = []
-    for index, name in enumerate(dataset.field_names()):
-        prefix = ("{" if index == 0 else ",") + json.dumps(name) + ":"
-        parts.append(ibis.literal(prefix))
-        parts.append(_json_string(checked[f"_raw_{name}"]))
-    parts.append(ibis.literal("}"))
-    result = parts[0]
-    for part in parts[1:]:
-        result = result.concat(part)
-    return result
-
-
 def _with_lineage(checked: ir.Table, dataset: Dataset, ingested_at: datetime) -> ir.Table:
     hashed = ibis.literal("")
     for index, name in enumerate(dataset.field_names()):
@@ -512,6 +476,7 @@ def ingest_feeds(
         run_ids = [b.batch_id for b in result.batches]
         to_swap: list[str] = []
         quarantine_parts: list[ir.Table] = []
+        checked_tables: dict[str, ir.Table] = {}
         flagged: dict[str, int] = {}
         accepted: dict[str, int] = {}
         for name, dataset in sorted(datasets.items()):
@@ -533,6 +498,7 @@ def ingest_feeds(
             checked_name = f"_ingest_checked_{name}"
             tables.tables.append(checked_name)
             checked = backend.create_table(checked_name, checked_expr, overwrite=True)
+            checked_tables[name] = checked
             staging_name = f"{STAGING_PREFIX}{name}"
             columns = _staging_columns(dataset)
             fresh = checked.filter(~checked._rejected).mutate(_is_current=ibis.literal(True))
@@ -547,37 +513,21 @@ def ingest_feeds(
             to_swap.append(staging_name)
             accepted.update(_counts(backend, written, run_ids))
             flagged.update(_counts(backend, written.filter(written._flags != "[]"), run_ids))
-            rejected = checked.filter(checked._rejected)
-            quarantine_parts.append(
-                rejected.select(
-                    _record_id=rejected._record_id,
-                    dataset=ibis.literal(name),
-                    _batch_id=rejected._batch_id,
-                    _source_file=rejected._source_file,
-                    _sheet=rejected._sheet,
-                    _row_number=rejected._row_number,
-                    _row_hash=rejected._row_hash,
-                    _ingested_at=rejected._ingested_at,
-                    _period=rejected._period,
-                    _batch_seq=rejected._batch_seq,
-                    original=_original_json(rejected, dataset),
-                    reasons=rejected._reasons,
-                    _is_current=ibis.literal(True),
-                )
-            )
-        quarantine = quarantine_parts[0]
-        for part in quarantine_parts[1:]:
-            quarantine = quarantine.union(part)
-        if _existing(backend, QUARANTINE_TABLE):
-            old_q = backend.table(QUARANTINE_TABLE)
-            quarantine = old_q.select(
-                *[old_q[c].cast(quarantine[c].type()) for c in _QUARANTINE_COLUMNS]
-            ).union(quarantine)
-        if replaced:
-            quarantine = quarantine.mutate(_is_current=~quarantine._batch_id.isin(replaced))
-        tables.tables.append(f"{QUARANTINE_TABLE}{_NEXT}")
-        written_q = backend.create_table(f"{QUARANTINE_TABLE}{_NEXT}", quarantine, overwrite=True)
+            quarantine_parts.append(qr.quarantine_rows(checked, dataset))
+        written_q, resolved = _next_quarantine(
+            backend,
+            tables,
+            quarantine_parts,
+            checked_tables,
+            datasets,
+            replaces={b.batch_id: b.replaces_batch for b in result.batches if b.replaces_batch},
+            replaced=replaced,
+            started=started,
+        )
         to_swap.append(QUARANTINE_TABLE)
+        for record in result.batches:
+            record.rows_resolved = resolved.get(record.batch_id, 0)
+        result.quarantine = _status_counts(backend, written_q)
         reconcile(result.batches, accepted, _counts(backend, written_q, run_ids), flagged)
 
         ledger = ledger_table(result.batches)
@@ -593,6 +543,62 @@ def ingest_feeds(
         spool.close()
         tables.drop_all()
         shutil.rmtree(spool_dir, ignore_errors=True)
+
+
+def _next_quarantine(
+    backend: Any,
+    tables: _Tables,
+    parts: list[ir.Table],
+    checked: dict[str, ir.Table],
+    datasets: dict[str, Dataset],
+    *,
+    replaces: dict[str, str],
+    replaced: list[str],
+    started: datetime,
+) -> tuple[ir.Table, dict[str, int]]:
+    """Write `quarantine__next`: earlier rows, this run's rejected rows, what this run fixed.
+
+    Returns:
+        The written table and the number of quarantined rows each batch of this run resolved.
+    """
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.union(part)
+    if _existing(backend, QUARANTINE_TABLE):
+        rows = qr.earlier_rows(backend.table(QUARANTINE_TABLE), rows).union(rows)
+    tables.tables.append("_ingest_quarantine_all")
+    rows = backend.create_table("_ingest_quarantine_all", rows, overwrite=True)
+    waiting = rows.filter(rows.status == qr.OPEN)
+    open_by_dataset = backend.to_pyarrow(
+        waiting.group_by("dataset").aggregate(n=waiting.count())
+    ).to_pylist()
+    fixes = [
+        qr.resolutions(rows, checked[row["dataset"]].filter(~checked[row["dataset"]]._rejected),
+                       datasets[row["dataset"]], replaces)
+        for row in open_by_dataset
+        if row["dataset"] in checked
+    ]  # fmt: skip
+    fixed: ir.Table | None = None
+    resolved: dict[str, int] = {}
+    if fixes:
+        found = fixes[0]
+        for part in fixes[1:]:
+            found = found.union(part)
+        tables.tables.append("_ingest_resolutions")
+        fixed = backend.create_table("_ingest_resolutions", found, overwrite=True)
+        by_batch = fixed.group_by("_resolved_batch").aggregate(n=fixed.count())
+        resolved = {
+            row["_resolved_batch"]: int(row["n"])
+            for row in backend.to_pyarrow(by_batch).to_pylist()
+        }
+    final = qr.final_quarantine(rows, fixed, replaced=replaced, resolved_at=started)
+    tables.tables.append(f"{QUARANTINE_TABLE}{_NEXT}")
+    return backend.create_table(f"{QUARANTINE_TABLE}{_NEXT}", final, overwrite=True), resolved
+
+
+def _status_counts(backend: Any, quarantine: ir.Table) -> dict[str, int]:
+    grouped = quarantine.group_by("status").aggregate(n=quarantine.count())
+    return {row["status"]: int(row["n"]) for row in backend.to_pyarrow(grouped).to_pylist()}
 
 
 def _spool_root(workspace: Workspace) -> Path:
