@@ -56,6 +56,7 @@ def _baseline(workspace: Path) -> dict[str, Any]:
     from dixian.config import Workspace
     from dixian.engine import open_backend
     from dixian.link.clustering import cluster_edges
+    from dixian.link.context import CONTEXT_FILE, load_context_fields
     from dixian.link.evaluate import evaluate_assignment
     from dixian.link.matcher import Matcher, MatcherOptions
     from dixian.link.prepare import prepare_nodes
@@ -64,7 +65,9 @@ def _baseline(workspace: Path) -> dict[str, Any]:
     opened = Workspace.open(workspace)
     started = time.perf_counter()
     backend = open_backend(opened)
-    profiles = distinct_profiles(person_records(backend)).to_pyarrow()
+    # The same profiles as the link run (its context fields key the records without ID).
+    fields = load_context_fields(opened.artifacts_dir / "link" / CONTEXT_FILE)
+    profiles = distinct_profiles(person_records(backend, context_fields=fields)).to_pyarrow()
     ids = backend.table("link_profiles").select("profile_key", "profile_id").to_pyarrow()
     id_of = dict(zip(ids.column(0).to_pylist(), ids.column(1).to_pylist(), strict=True))
     node_ids = [id_of[key] for key in profiles.column("profile_key").to_pylist()]

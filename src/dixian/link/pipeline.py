@@ -38,6 +38,15 @@ from dixian.engine import open_backend
 from dixian.errors import UserError
 from dixian.link.chinese import pinyin
 from dixian.link.comparisons import blocking_keys
+from dixian.link.context import (
+    CONTEXT_FILE,
+    choose_context_fields,
+    context_links,
+    context_rows,
+    load_context_fields,
+    save_context_fields,
+    weak_profiles,
+)
 from dixian.link.identity import (
     analyse_ids,
     person_id_for,
@@ -115,7 +124,18 @@ def link_workspace(
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     secret = workspace_secret(workspace)
     backend = open_backend(workspace)
-    records = person_records(backend)
+    # Incremental runs keep the context fields of the run that keyed the profiles.
+    fields_path = workspace.artifacts_dir / "link" / CONTEXT_FILE
+    context_fields = None if full else load_context_fields(fields_path)
+    if context_fields is None:
+        say("选择记录上下文字段 choosing record context fields")
+        context_fields = choose_context_fields(
+            backend,
+            stability=settings.context_stability,
+            min_persons=settings.context_min_persons,
+        )
+        save_context_fields(fields_path, context_fields)
+    records = person_records(backend, context_fields=context_fields)
     if records is None:
         raise UserError(
             f"{workspace.warehouse_path}: no staging tables to link (run 'dixian ingest' first)"
@@ -186,7 +206,14 @@ def link_workspace(
 
     say("身份证号确定性匹配 deterministic ID links")
     new_rows = [row for row in rows if row["profile_id"] not in known]
-    counts = {"id": 0, "id_repaired": 0, "probabilistic": 0, "reviewed": 0, "new_person": 0}
+    counts = {
+        "id": 0,
+        "id_repaired": 0,
+        "context": 0,
+        "probabilistic": 0,
+        "reviewed": 0,
+        "new_person": 0,
+    }
     for row in new_rows:
         if row["id_consistent"]:
             person = id_person.get(row["id_norm"]) or person_id_for(secret, "id", row["id_norm"])
@@ -201,6 +228,16 @@ def link_workspace(
     counts["id_repaired"] = len(repairs)
     for repair in repairs:
         repair["run_id"] = run_id
+
+    say("同一部门记录上下文 linking by record context")
+    weak = weak_profiles(
+        profiles, [row["profile_id"] for row in new_rows if row["profile_id"] not in known]
+    )
+    if weak.num_rows:
+        rows_of_weak = context_rows(records, weak)
+        for profile_id, person in context_links(rows_of_weak, profiles, weak, known=known).items():
+            known[profile_id] = (person, "context", 1.0)
+            counts["context"] += 1
 
     leftovers = [row["profile_id"] for row in new_rows if row["profile_id"] not in known]
     con = duckdb.connect()

@@ -6,6 +6,11 @@ contributes one person record per current row. Records with the same identity va
 county has tens of millions of rows but far fewer distinct profiles (the same person is
 described identically month after month and department after department), so linkage
 works on profiles and every record inherits its profile's person.
+
+A record without an ID number also keeps its *context* (its dataset and the values of the
+dataset's stable non-identity fields, see `dixian.link.context`) in its profile key: such
+a profile then stays within one department and one context, where the other periods of
+the same record identify the person.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ class RecordSource:
     fields: dict[str, str]
     household_number: str | None
     relation_to_head: str | None
+    # The dataset's key fields other than the ID number: a person has at most one row per
+    # value of them (e.g. the payment month). Empty when the ID number is not in the key.
+    slot_fields: tuple[str, ...] = ()
 
 
 def record_sources() -> list[RecordSource]:
@@ -43,12 +51,19 @@ def record_sources() -> list[RecordSource]:
         if "id_number" in fields or "name" in fields:
             household = dataset.field_with_role("household_number")
             relation = dataset.field_with_role("relation_to_head")
+            id_field = fields.get("id_number")
+            slot = (
+                tuple(key for key in dataset.key_fields if key != id_field)
+                if id_field in dataset.key_fields
+                else ()
+            )
             sources.append(
                 RecordSource(
                     dataset=dataset.name,
                     fields=fields,
                     household_number=household.name if household else None,
                     relation_to_head=relation.name if relation else None,
+                    slot_fields=slot,
                 )
             )
     return sources
@@ -68,7 +83,10 @@ def _existing_tables(backend: Any) -> set[str]:
 
 
 def profile_key(table: ir.Table) -> ir.StringValue:
-    """The identity profile key of each record: its identity values joined, nulls as ''."""
+    """The identity profile key of each record: its identity values joined, nulls as ''.
+
+    A record without an ID number adds its context (when the table has a `context`).
+    """
     parts = []
     for role in PROFILE_ROLES:
         value = table[role].cast("string").fill_null("")
@@ -76,16 +94,43 @@ def profile_key(table: ir.Table) -> ir.StringValue:
     key = parts[0]
     for part in parts[1:]:
         key = key.concat(_KEY_SEPARATOR, part)
+    if "context" in table.columns:
+        no_id = table["id_number"].isnull() | (table["id_number"] == "")
+        key = ibis.ifelse(no_id, key.concat(_KEY_SEPARATOR, table["context"]), key)
     return key
 
 
-def person_records(backend: Any) -> ir.Table | None:
+def context_column(table: ir.Table, dataset: str, fields: list[str]) -> ir.StringValue:
+    """A record's context: its dataset and its values of the context fields."""
+    value: ir.StringValue = ibis.literal(dataset)
+    for field in fields:
+        if field in table.columns:
+            value = value.concat(_KEY_SEPARATOR, table[field].cast("string").fill_null(""))
+    return value
+
+
+def _slot_column(table: ir.Table, fields: tuple[str, ...]) -> ir.StringValue:
+    if not fields or any(field not in table.columns for field in fields):
+        return ibis.null().cast("string")
+    value: ir.StringValue = table[fields[0]].cast("string").fill_null("")
+    for field in fields[1:]:
+        value = value.concat(_KEY_SEPARATOR, table[field].cast("string").fill_null(""))
+    return value
+
+
+def person_records(
+    backend: Any, *, context_fields: dict[str, list[str]] | None = None
+) -> ir.Table | None:
     """All current person records of the staging tables, as one expression.
 
     Columns: `_record_id`, `dataset`, `_period`, `_source_file`, `_sheet`, `_row_number`,
     the identity roles (`id_number`, `name`, `sex`, `birth_date` as date, `region_code`,
-    `address`) and `profile_key`. None when no staging table exists yet.
+    `address`), `context` (the dataset and its `context_fields` values; just the dataset
+    when none are given), `slot` (the dataset's key values besides the ID number, null
+    when the ID number is not part of the key) and `profile_key`. None when no staging
+    table exists yet.
     """
+    context_fields = context_fields or {}
     existing = _existing_tables(backend)
     parts: list[ir.Table] = []
     for source in record_sources():
@@ -102,6 +147,10 @@ def person_records(backend: Any) -> ir.Table | None:
             "_source_file": _column_or_null(table, "_source_file", "string"),
             "_sheet": _column_or_null(table, "_sheet", "string"),
             "_row_number": _column_or_null(table, "_row_number", "int64"),
+            "context": context_column(
+                table, source.dataset, context_fields.get(source.dataset, [])
+            ),
+            "slot": _slot_column(table, source.slot_fields),
         }
         for role in PROFILE_ROLES:
             field = source.fields.get(role)
@@ -124,7 +173,11 @@ def _column_or_null(table: ir.Table, name: str, kind: str) -> ir.Value:
 
 
 def distinct_profiles(records: ir.Table) -> ir.Table:
-    """One row per identity profile with how many records share it."""
+    """One row per identity profile with how many records share it.
+
+    `context` is meaningful only for profiles without an ID number (it is part of their
+    key); for the others it is one of their records' contexts.
+    """
     return records.group_by(["profile_key", *PROFILE_ROLES]).aggregate(
-        n_records=records["_record_id"].count()
+        n_records=records["_record_id"].count(), context=records["context"].max()
     )

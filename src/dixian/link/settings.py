@@ -25,6 +25,11 @@ class LinkSettings(BaseModel):
         training_profiles: at most this many identity profiles are sampled to train.
         seed: seed of every sample, so runs are reproducible.
         u_sample_pairs: random pairs sampled to estimate the u probabilities.
+        context_stability: a dataset's field is context (see `dixian.link.context`) when
+            its value never changes across the rows of at least this share of the ID
+            numbers that appear more than once.
+        context_min_persons: fewer repeated ID numbers than this in a dataset: no field
+            of it is trusted as context.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,6 +40,8 @@ class LinkSettings(BaseModel):
     training_profiles: int = Field(default=300_000, ge=100)
     seed: int = 20260101
     u_sample_pairs: float = Field(default=1e6, ge=1e4)
+    context_stability: float = Field(default=0.95, gt=0.5, le=1)
+    context_min_persons: int = Field(default=30, ge=2)
 
 
 def load_link_settings(root: Path) -> LinkSettings:
