@@ -128,20 +128,20 @@ def employment(ex: Extractor) -> Iterator[Batch]:
     """Quarter-end snapshots of the employed; job losses reported in their month."""
     s = ex.s
     jobs = ex.events("job_loss")
-    wage_m = s.params.income.migrant_wage_month
-    local_m = s.params.income.local_wage_month
+    snapshots = {int(chunk["month"][0]): chunk for chunk in s.logs.get("jobs", [])}
     work_place = _WORK_PLACES[ex.rng.integers(0, _WORK_PLACES.size, s.n_persons)]
     for m in range(ex.visible):
         month = ex.month(m)
         persons, households, _ = ex.members(m)
+        lookup = np.full(s.n_persons, -1, dtype=np.int64)
+        lookup[persons] = households
         parts = []
-        if month.month in (3, 6, 9, 12):
-            migrant = s.persons["migrant"][persons]
-            local = s.persons["local_job"][persons]
-            sel = migrant | local
-            p_rows, h_rows = persons[sel], households[sel]
-            mig = s.persons["migrant"][p_rows]
-            factor = s.persons["wage_factor"][p_rows]
+        snapshot = snapshots.get(m)
+        if snapshot is not None:
+            listed = lookup[snapshot["person"]] >= 0
+            p_rows = snapshot["person"][listed].astype(np.int64)
+            h_rows = lookup[p_rows]
+            mig = snapshot["migrant"][listed]
             parts.append(
                 {
                     "p": p_rows,
@@ -150,7 +150,7 @@ def employment(ex: Extractor) -> Iterator[Batch]:
                     "employment_status": np.full(p_rows.size, "employed"),
                     "employer": np.where(mig, "", "本地企业"),
                     "work_place": np.where(mig, work_place[p_rows], s.geography.county_name),
-                    "monthly_wage": np.round(np.where(mig, wage_m, local_m) * factor, 0),
+                    "monthly_wage": np.round(snapshot["wage"][listed].astype(np.float64), 0),
                     "start_date": np.full(p_rows.size, np.datetime64("NaT"), dtype="datetime64[D]"),
                     "end_date": np.full(p_rows.size, np.datetime64("NaT"), dtype="datetime64[D]"),
                 }
@@ -158,8 +158,6 @@ def employment(ex: Extractor) -> Iterator[Batch]:
         if jobs:
             rows = np.flatnonzero(ex.month_index_of(jobs["date"]) == m)
             p_rows = jobs["person"][rows]
-            lookup = np.full(s.n_persons, -1, dtype=np.int64)
-            lookup[persons] = households
             ok = lookup[p_rows] >= 0
             p_rows, d = p_rows[ok], jobs["date"][rows][ok]
             parts.append(

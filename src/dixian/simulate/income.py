@@ -30,6 +30,8 @@ FARM_SEASON = np.array([0.4, 0.4, 0.5, 0.6, 0.8, 1.0, 1.4, 1.7, 1.8, 1.6, 1.0, 0
 FARM_SEASON = FARM_SEASON / FARM_SEASON.mean()
 WAGE_SEASON = WAGE_SEASON / WAGE_SEASON.mean()
 PUBLIC_WAGE_MONTH = 5_200.0
+# The employment department reports quarter-end snapshots of who is in paid work.
+JOB_SNAPSHOT_MONTHS = (3, 6, 9, 12)
 DISABILITY_SUBSIDY_MONTH = 90.0  # 残疾人两项补贴, typical county rate
 
 
@@ -176,3 +178,31 @@ def _person_wage(state: WorldState) -> np.ndarray:
         np.where(state.p("local_job"), p.local_wage_month * 10, 0.0),
     ) * state.p("wage_factor")
     return np.where(state.p("public_employee"), PUBLIC_WAGE_MONTH * 12.0, wage)
+
+
+def log_jobs(state: WorldState, month: Month, scales: IncomeScales) -> None:
+    """Record who is in paid work at the end of the month and their monthly wage.
+
+    The employment feed reports these snapshots, so its wages are the wages the truth's income
+    holds (the same scale, growth and yearly wage factor), not the final state of the run.
+    Persons out of work this month (ill, between jobs) and public employees (paid through the
+    payroll) are not in it.
+    """
+    p = state.params.income
+    start_year = int(state.start.astype("datetime64[Y]").astype(int)) + 1970
+    growth = target_income(state.params, month.year) / target_income(state.params, start_year)
+    idle = (state.p("ill_until") >= month.start) | (state.p("jobless_until") >= month.start)
+    migrant = state.p("migrant")
+    working = (
+        state.p("alive") & (migrant | state.p("local_job")) & ~state.p("public_employee") & ~idle
+    )
+    rows = np.flatnonzero(working)
+    monthly = np.where(migrant[rows], p.migrant_wage_month, p.local_wage_month)
+    wage = monthly * state.p("wage_factor")[rows] * scales.wages * growth
+    state.log(
+        "jobs",
+        month=np.full(rows.size, month.index, dtype=np.int16),
+        person=rows.astype(np.int32),
+        migrant=migrant[rows].copy(),
+        wage=wage.astype(np.float32),
+    )

@@ -99,6 +99,8 @@ def run_world(
             state, month, rngs["shocks"], float(year_factors[index // 12]), township_factor
         )
         income.monthly_income(state, month, scales, rngs["income"])
+        if month.month in income.JOB_SNAPSHOT_MONTHS:
+            income.log_jobs(state, month, scales)
         shocks.schooling_costs(state, month, entering, rngs["shocks"])
         _assets(state, month, rngs["assets"])
         official.monthly_process(state, month, rngs["official"])
