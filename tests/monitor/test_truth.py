@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dixian.monitor.features import shift_period
-from dixian.monitor.truth import true_causes, true_outcomes
+from dixian.monitor.truth import true_causes, true_outcomes, truth_last_period
 
 
 def _monthly(tmp_path: Path) -> Path:
@@ -60,6 +60,8 @@ def test_true_outcomes_follow_the_rolling_line(tmp_path: Path) -> None:
     assert by.loc["b", "months_to_event"] == 6
     assert by.loc["c", "at_period"] == 1
     assert np.isnan(by.loc["a", "months_to_event"])
+    # The truth's months go past the feeds: the held-out period can be the panel's last.
+    assert truth_last_period(truth) == "2025-12"
 
 
 def test_true_cause_is_the_latest_shock_in_the_window(tmp_path: Path) -> None:

@@ -24,13 +24,13 @@ from dixian.monitor.features import (
     FeatureSpec,
     below_line_target,
     build_features,
-    build_labels,
     feature_causes,
     feature_monotone,
     labelled_periods,
     parse_period,
     shift_period,
 )
+from dixian.monitor.labels import build_labels, combine_labels, monitoring_object_target
 from dixian.monitor.model import RiskModel
 from dixian.monitor.reasons import render_reason
 from dixian.monitor.training import TrainedModel, fit_and_describe, train_on_panel
@@ -53,6 +53,7 @@ __all__ = [
     "cause_labels",
     "choose_calibrator",
     "choose_causes",
+    "combine_labels",
     "evaluate_triggers",
     "export_alerts_xlsx",
     "feature_causes",
@@ -61,6 +62,7 @@ __all__ = [
     "fit_calibrator",
     "group_contributions",
     "labelled_periods",
+    "monitoring_object_target",
     "parse_period",
     "rank_alerts",
     "render_reason",

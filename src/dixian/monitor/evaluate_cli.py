@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +32,25 @@ def _headline(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _default_test_period(periods: list[str], *, horizon: int, truth_dir: Path | None) -> str:
+    """The latest period whose outcome window is known: in the panel, or in the truth.
+
+    The simulator's truth runs a hidden year past the feeds, so with truth the held-out period
+    can be the panel's last month and training gets one more year.
+    """
+    from dixian.monitor.features import labelled_periods, shift_period
+
+    labelled = labelled_periods(periods, horizon=horizon, step=1)
+    if truth_dir is not None:
+        from dixian.monitor.truth import truth_last_period
+
+        covered = truth_last_period(truth_dir)
+        known = [p for p in periods if shift_period(p, horizon) <= covered]
+        if known:
+            return known[-1]
+    return labelled[-1] if labelled else periods[-1]
+
+
 def evaluate_monitor(
     workspace: WorkspaceOption = None,
     budget: Annotated[int, typer.Option(help="Alerts per township (caseworker capacity).")] = 50,
@@ -50,7 +70,7 @@ def evaluate_monitor(
 
     from dixian.monitor.alerts import AlertPolicy
     from dixian.monitor.evaluation import evaluate_held_out, true_causes_from_shocks
-    from dixian.monitor.features import below_line_target, labelled_periods, panel_periods
+    from dixian.monitor.features import below_line_target, panel_periods, shift_period
     from dixian.monitor.pipeline import load_policies, monitoring_lines, open_panel
     from dixian.monitor.triggers import rules_from_policy
 
@@ -67,17 +87,23 @@ def evaluate_monitor(
     else:
         _, panel = open_panel(opened)
     periods = panel_periods(panel)
-    years = sorted({int(period[:4]) for period in periods})
-    lines = monitoring_lines(opened, years)
-    labelled = labelled_periods(periods, horizon=horizon, step=1)
-    chosen = test_period or (labelled[-1] if labelled else periods[-1])
+    has_truth = (
+        not synthetic and opened.truth_dir.is_dir() and any(opened.truth_dir.glob("*.parquet"))
+    )
+    chosen = test_period or _default_test_period(
+        periods, horizon=horizon, truth_dir=opened.truth_dir if has_truth else None
+    )
+    # Lines of every year the outcomes reach, including the truth's months after the panel.
+    last_year = int(shift_period(chosen, horizon)[:4])
+    years = {int(period[:4]) for period in periods} | set(range(int(chosen[:4]), last_year + 1))
+    lines = monitoring_lines(opened, sorted(years))
     params = policy_set.resolve_parameters(province=province, year=int(chosen[:4]))
     truth = None
     if synthetic:
         true_causes = true_causes_from_shocks(
             generated.shocks, test_period=chosen, horizon=horizon, cause_of=SHOCK_CAUSE
         )
-    elif opened.truth_dir.is_dir() and any(opened.truth_dir.glob("*.parquet")):
+    elif has_truth:
         from dixian.engine import open_backend
         from dixian.monitor.truth import truth_for_households
 

@@ -15,6 +15,7 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from dixian.errors import UserError
 from dixian.monitor import metrics
@@ -23,12 +24,12 @@ from dixian.monitor.causes import attribute_causes
 from dixian.monitor.features import (
     DEFAULT_FEATURES,
     FeatureSpec,
-    Target,
     feature_causes,
     labelled_periods,
     panel_periods,
     shift_period,
 )
+from dixian.monitor.labels import Target, combine_labels, monitoring_object_target
 from dixian.monitor.training import household_groups, snapshot, train_on_panel
 from dixian.monitor.triggers import TriggerRule, empty_hits, evaluate_triggers, summarise_hits
 
@@ -88,15 +89,27 @@ def evaluate_held_out(
         validation_period=validation_period,
         model_params=model_params,
     )
-    test = snapshot(panel, period=test_period, target=target, features=features, horizon=horizon)
+    test = snapshot(
+        panel,
+        period=test_period,
+        target=target,
+        features=features,
+        horizon=horizon,
+        identified=monitoring_object_target,
+    )
     if truth is not None:
+        # Judged on the true outcome, among households truly above the line at T that are not
+        # monitoring objects yet (alerts skip those; the baseline is judged on the same ones).
         outcome_columns = ["household_id", "at_period", "label", "months_to_event"]
         test = test.drop(columns=outcome_columns[1:]).merge(
             truth[outcome_columns], on="household_id", how="inner"
         )
+        test = test[(test["at_period"] == 0) & (test["identified_at_period"] == 0)]
         causes_known = truth.dropna(subset=["cause"])
         true_causes = dict(zip(causes_known["household_id"], causes_known["cause"], strict=True))
-    test = test[test["at_period"] == 0].reset_index(drop=True)
+    else:
+        test = combine_labels(test)
+    test = test.reset_index(drop=True)
     if test.empty or test["label"].nunique() < 2:
         raise UserError(f"held-out period {test_period}: no households that fell and stayed")
     model = trained.model
@@ -104,15 +117,14 @@ def evaluate_held_out(
     labels = test["label"].to_numpy()
     hits = evaluate_triggers(panel, rules, period=test_period) if rules else empty_hits()
     hits = hits[hits["household_id"].isin(set(test["household_id"]))]
-    ranked = rank_alerts(test, hits, policy=policy or AlertPolicy())
-    # Households the ranking leaves out (already monitoring objects) are not alerted.
-    ranked = ranked.set_index("household_id").reindex(test["household_id"]).reset_index()
-    alerted = ranked["alerted"].fillna(False).astype(bool).to_numpy()
+    policy = policy or AlertPolicy()
+    alerted = _alerted(test, hits, policy=policy)
     count = int(alerted.sum())
     summary = summarise_hits(hits).set_index("household_id")
     hit_counts = test["household_id"].map(summary["trigger_count"]).fillna(0).to_numpy()
     tie_break = np.random.default_rng(seed).random(len(test))
-    baseline = metrics.rule_baseline_mask(hit_counts, budget=count, tie_break=tie_break)
+    baseline = _rule_policy_baseline(test, hits, policy=policy, tie_break=tie_break)
+    county_wide = metrics.rule_baseline_mask(hit_counts, budget=count, tie_break=tie_break)
     model_only = metrics.top_k_mask(test["risk"].to_numpy(), count)
     ours = metrics.recall_precision_at(labels, alerted)
     rules_only = metrics.recall_precision_at(labels, baseline)
@@ -124,10 +136,12 @@ def evaluate_held_out(
         },
         "households": len(test),
         "outcomes": "truth" if truth is not None else "panel",
+        "label": trained.card.get("label"),
         "model": metrics.score_summary(labels, test["risk"].to_numpy(), budgets=[count]),
-        "alerts": ours,
+        "alerts": {**ours, "always_alert": int(_always_alert(test, hits).sum())},
         "model_only_at_same_count": metrics.recall_precision_at(labels, model_only),
         "rule_baseline": {**rules_only, "households_with_hits": int((hit_counts > 0).sum())},
+        "rule_baseline_county_wide": metrics.recall_precision_at(labels, county_wide),
         "recall_ratio_vs_rules": (
             ours["recall"] / rules_only["recall"] if rules_only["recall"] else None
         ),
@@ -135,6 +149,7 @@ def evaluate_held_out(
         "lead_time_rule_baseline": metrics.lead_time_summary(test["months_to_event"], baseline),
         "fairness": metrics.fairness_table(labels, alerted, household_groups(test)),
         "calibration": trained.card["calibration"],
+        "calibration_curve": metrics.calibration_curve(labels, test["risk"].to_numpy()),
     }
     figures["fairness_gaps"] = [row for row in figures["fairness"] if row["gap"]]
     if true_causes is not None:
@@ -148,6 +163,40 @@ def evaluate_held_out(
             )
             figures["primary_cause_checked"] = len(known)
     return figures
+
+
+def _alerted(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy) -> NDArray[np.bool_]:
+    ranked = rank_alerts(scores, hits, policy=policy)
+    # Households the ranking leaves out (already monitoring objects) are not alerted.
+    ranked = ranked.set_index("household_id").reindex(scores["household_id"])
+    return np.asarray(ranked["alerted"].fillna(False).to_numpy(), dtype=bool)
+
+
+def _always_alert(scores: pd.DataFrame, hits: pd.DataFrame) -> pd.Series:
+    always = hits.loc[hits["always_alert"].astype(bool), "household_id"]
+    return scores["household_id"].isin(set(always))
+
+
+def _rule_policy_baseline(
+    scores: pd.DataFrame,
+    hits: pd.DataFrame,
+    *,
+    policy: AlertPolicy,
+    tie_break: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """The rule-only baseline: the same alert policy with the official triggers alone.
+
+    Each jurisdiction gets the same budget and the same always-alert households; the budget is
+    filled by trigger hits, most first, ties in a seeded random order (the model's risk plays
+    no part). Rules alert nobody without a hit, so where too few households have one the
+    baseline alerts fewer.
+    """
+    kept = [c for c in ("household_id", "region_code", "registry_status") if c in scores]
+    rule_only = scores[kept].assign(risk=tie_break * 1e-9)
+    alerted = _alerted(rule_only, hits, policy=policy)
+    flagged = np.asarray(scores["household_id"].isin(set(hits["household_id"])), dtype=bool)
+    baseline: NDArray[np.bool_] = alerted & flagged
+    return baseline
 
 
 def true_causes_from_shocks(

@@ -190,7 +190,7 @@ def shift_period(period: str, months: int) -> str:
     return format_period(parse_period(period) + months)
 
 
-def _period_index(table: ir.Table) -> ir.IntegerValue:
+def period_index(table: ir.Table) -> ir.IntegerValue:
     year = table.period.substr(0, 4).cast("int64")
     month = table.period.substr(5, 2).cast("int64")
     return year * 12 + month - 1
@@ -198,7 +198,7 @@ def _period_index(table: ir.Table) -> ir.IntegerValue:
 
 def _history_until(panel: ir.Table, index: int) -> ir.Table:
     # The leakage guard: everything below sees only rows at or before the period.
-    indexed = panel.mutate(_pidx=_period_index(panel))
+    indexed = panel.mutate(_pidx=period_index(panel))
     return indexed.filter(indexed._pidx <= index)
 
 
@@ -319,9 +319,6 @@ def build_features(
     return grouped.select("household_id", "period", *carried, *[spec.name for spec in features])
 
 
-Target = str | Callable[[ir.Table], ir.BooleanValue]
-
-
 def below_line_target(lines: Mapping[int, float]) -> Callable[[ir.Table], ir.BooleanValue]:
     """The default target: the household meets the monitoring inclusion test that month.
 
@@ -345,52 +342,6 @@ def below_line_target(lines: Mapping[int, float]) -> Callable[[ir.Table], ir.Boo
         return (table.member_count > 0) & net.notnull() & (net < line)
 
     return target
-
-
-def _target_value(table: ir.Table, target: Target) -> ir.BooleanValue:
-    if isinstance(target, str):
-        return table[target].cast("float64") > 0
-    return target(table)
-
-
-def build_labels(panel: ir.Table, *, period: str, target: Target, horizon: int = 12) -> ir.Table:
-    """The forward label of each household present in `period`.
-
-    `label` is 1 if the target (a 0/1 panel column, or a boolean expression over panel rows such
-    as `below_line_target`) holds in any month of (P, P + horizon];
-    `at_period` says whether it already holds at P (such households are usually left out of
-    training: they have already fallen, there is nothing to predict);
-    `months_to_event` is the number of months from P to the first such month (null if none);
-    `observed_months` counts the months of the horizon the household appears in.
-
-    Args:
-        panel: the household-period panel.
-        period: the as-of period P.
-        target: a 0/1 panel column name, or a function of the panel rows giving a boolean.
-        horizon: months ahead.
-    """
-    index = parse_period(period)
-    indexed = panel.mutate(_pidx=_period_index(panel))
-    now = indexed.filter(indexed._pidx == index)
-    present = now.group_by("household_id").aggregate(
-        at_period=_target_value(now, target).fill_null(False).cast("int64").max()
-    )
-    ahead = indexed.filter((indexed._pidx > index) & (indexed._pidx <= index + horizon))
-    hit = _target_value(ahead, target).fill_null(False)
-    forward = ahead.group_by("household_id").aggregate(
-        label=hit.cast("int64").max(),
-        _first=ahead._pidx.min(where=hit),
-        observed_months=ahead.count(),
-    )
-    joined = present.left_join(forward, "household_id")
-    return joined.select(
-        household_id=present.household_id,
-        period=ibis.literal(period),
-        label=joined.label.fill_null(0).cast("int64"),
-        at_period=present.at_period.cast("int64"),
-        months_to_event=(joined._first - index).cast("int64"),
-        observed_months=joined.observed_months.fill_null(0).cast("int64"),
-    )
 
 
 def panel_periods(panel: ir.Table) -> list[str]:

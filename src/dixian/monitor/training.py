@@ -25,15 +25,14 @@ from dixian.monitor import metrics
 from dixian.monitor.features import (
     DEFAULT_FEATURES,
     FeatureSpec,
-    Target,
     build_features,
-    build_labels,
     check_panel,
     feature_monotone,
     labelled_periods,
     panel_periods,
     parse_period,
 )
+from dixian.monitor.labels import Target, build_labels, combine_labels, monitoring_object_target
 from dixian.monitor.model import RiskModel
 
 ALERT_SHARES = (0.02, 0.05, 0.10)
@@ -50,17 +49,36 @@ class TrainedModel:
 
 
 def household_groups(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fairness groupings of households: township and household types present in the frame."""
+    """Fairness groupings of households: township and household types present in the frame.
+
+    Household types come from panel columns as of the period: elderly-only (every member 60
+    or over), with disabled members, child-headed (the head is under 18, or every member is
+    under 16) and single-parent. The panel has no relations, so single-parent is approximated
+    as exactly one member aged 16 or over living with members under 16; it also counts a
+    grandparent raising grandchildren alone, and misses a single parent living with their own
+    parents.
+    """
     groups = pd.DataFrame(index=frame.index)
-    if "region_code" in frame.columns:
+    columns = set(frame.columns)
+    if "region_code" in columns:
         groups["township"] = frame["region_code"].astype("string").str[:9]
-    if {"elderly_members", "members"} <= set(frame.columns):
-        groups["elderly_only"] = np.where(
-            (frame["members"] > 0) & (frame["elderly_members"] >= frame["members"]), "yes", "no"
+    if {"elderly_members", "members"} <= columns:
+        groups["elderly_only"] = _yes_no(
+            (frame["members"] > 0) & (frame["elderly_members"] >= frame["members"])
         )
-    if "disabled_members" in frame.columns:
-        groups["with_disabled"] = np.where(frame["disabled_members"] > 0, "yes", "no")
+    if "disabled_members" in columns:
+        groups["with_disabled"] = _yes_no(frame["disabled_members"] > 0)
+    if {"members_under_16", "members"} <= columns:
+        children = frame["members_under_16"].fillna(0)
+        all_children = (frame["members"] > 0) & (children >= frame["members"])
+        head_minor = frame["head_age"] < 18 if "head_age" in columns else False
+        groups["child_headed"] = _yes_no(all_children | head_minor)
+        groups["single_parent"] = _yes_no((children > 0) & (frame["members"] - children == 1))
     return groups
+
+
+def _yes_no(condition: pd.Series) -> np.ndarray:
+    return np.where(condition.fillna(False).astype(bool), "yes", "no")
 
 
 def validation_figures(
@@ -140,6 +158,11 @@ def fit_and_describe(
     return TrainedModel(model=model, card=card, validation=scored)
 
 
+# Panel columns carried beside the features: jurisdiction, registry status (alerts skip
+# monitoring objects) and what the fairness groupings need.
+SNAPSHOT_KEEP = ("region_code", "registry_status", "head_age", "members_under_16")
+
+
 def snapshot(
     panel: ir.Table,
     *,
@@ -147,11 +170,19 @@ def snapshot(
     target: Target,
     features: Sequence[FeatureSpec],
     horizon: int,
+    identified: Target | None = monitoring_object_target,
 ) -> pd.DataFrame:
-    """Features as of `period` joined with the forward labels (pandas)."""
-    feats = build_features(panel, period=period, features=features).to_pandas()
-    labels = build_labels(panel, period=period, target=target, horizon=horizon).to_pandas()
-    return feats.merge(labels.drop(columns=["period"]), on="household_id", how="inner")
+    """Features as of `period` joined with the forward labels (pandas, every household)."""
+    feats = build_features(panel, period=period, features=features, keep=SNAPSHOT_KEEP)
+    labels = build_labels(
+        panel, period=period, target=target, horizon=horizon, identified=identified
+    )
+    frame = feats.to_pandas().merge(
+        labels.to_pandas().drop(columns=["period"]), on="household_id", how="inner"
+    )
+    # The backend returns rows in any order (DuckDB with several threads); training picks its
+    # early-stopping rows by position, so a fixed order makes a model repeatable.
+    return frame.sort_values("household_id", kind="stable").reset_index(drop=True)
 
 
 def train_on_panel(
@@ -163,8 +194,13 @@ def train_on_panel(
     step: int = 3,
     validation_period: str | None = None,
     model_params: Mapping[str, Any] | None = None,
+    identified: Target | None = monitoring_object_target,
 ) -> TrainedModel:
     """Train on the panel's earlier snapshots, validate on the latest labelled one.
+
+    The label is `combine_labels`: the department data's inclusion test or the official
+    identification as a monitoring object within the horizon; monitoring objects at P are
+    left out (alerts skip them).
 
     Args:
         panel: the household-period panel.
@@ -174,6 +210,8 @@ def train_on_panel(
         step: months between training snapshots.
         validation_period: override the validation period (default: the latest labelled).
         model_params: RiskModel hyper-parameters.
+        identified: the identification target (None: the department test alone, and
+            households already meeting it at P are left out).
 
     Raises:
         UserError: the panel is too short for a training and a validation snapshot.
@@ -199,13 +237,23 @@ def train_on_panel(
     with progress_bar("特征与标签 features and labels", len(train_periods) + 1) as advance:
         for period in [*train_periods, validation_period]:
             frame = snapshot(
-                panel, period=period, target=target, features=features, horizon=horizon
+                panel,
+                period=period,
+                target=target,
+                features=features,
+                horizon=horizon,
+                identified=identified,
             )
-            frames.append(frame[frame["at_period"] == 0])
+            frames.append(combine_labels(frame))
             advance()
     train = pd.concat(frames[:-1], ignore_index=True)
     valid = frames[-1].reset_index(drop=True)
     trained = fit_and_describe(train, valid, features=features, model_params=model_params)
     trained.card["periods"] = {"train": train_periods, "validation": validation_period}
     trained.card["horizon_months"] = horizon
+    trained.card["label"] = (
+        "department test or identified as a monitoring object"
+        if identified is not None
+        else "department test"
+    )
     return trained

@@ -32,6 +32,16 @@ def _truth_file(truth_dir: Path, name: str) -> Path:
     return path
 
 
+def truth_last_period(truth_dir: Path) -> str:
+    """The latest month of the true incomes (the simulator runs a hidden year past the feeds)."""
+    monthly = pd.read_parquet(
+        _truth_file(truth_dir, "household_income_monthly"), columns=["period"]
+    )
+    if monthly.empty:
+        raise UserError(f"{truth_dir}: the truth has no monthly incomes")
+    return str(monthly["period"].max())
+
+
 def true_household_map(backend: Any, truth_dir: Path, *, period: str) -> pd.DataFrame:
     """household_id → true_household_id at `period`, by majority of linked members."""
     for table in ("person_link", "household_membership"):
