@@ -15,8 +15,21 @@ from dixian.features import panel_schema
 from tests.conftest import run_cli
 from tests.verify.households import family
 
-# linked household -> (true household, members); true households 1..5
-_HOUSEHOLDS = {"hA": (1, 2), "hB": (2, 1), "hC": (3, 2), "hD": (4, 1), "hE": (5, 1)}
+# linked household -> (true household, members); true households 1..6
+_HOUSEHOLDS = {
+    "hA": (1, 2),
+    "hB": (2, 1),
+    "hC": (3, 2),
+    "hD": (4, 1),
+    "hE": (5, 1),
+    "hF": (6, 1),
+}
+_ESTATE = "natural_resources/real_estate/2024-06.csv"
+
+
+def _estate_record(row_number: int) -> str:
+    # `_record_id` is `<batch_id>:<sheet>:<row_number>`; the batch ledger gives the file.
+    return f"re1::{row_number}"
 
 
 def _build(workspace: Workspace) -> None:
@@ -49,7 +62,8 @@ def _build(workspace: Workspace) -> None:
             staged["_row_number"].append(row)
             links["_record_id"].append(f"b1::{row}")
             links["person_id"].append(person)
-            membership["period"].append("2024-06")
+            # The January extract only: membership holds until the next row (2024-06 has none).
+            membership["period"].append("2024-01")
             membership["household_id"].append(household)
             membership["person_id"].append(person)
             truth["source_file"].append("household_registration/household_registration/2024-06.csv")
@@ -57,6 +71,19 @@ def _build(workspace: Workspace) -> None:
             truth["row_number"].append(row)
             truth["true_person_id"].append(row)
             truth["true_household_id"].append(true_household)
+    # Two flats on the real-estate register: row 1 truly belongs to household 4 (hD's),
+    # row 2 truly to household 1, but linkage put it on hF.
+    for row_number, true_household in ((1, 4), (2, 1)):
+        truth["source_file"].append(_ESTATE)
+        truth["sheet"].append("")
+        truth["row_number"].append(row_number)
+        truth["true_person_id"].append(100 + row_number)
+        truth["true_household_id"].append(true_household)
+    backend.create_table(
+        "ingest_batches",
+        pa.table({"batch_id": ["re1"], "source_file": [_ESTATE]}),
+        overwrite=True,
+    )
     backend.create_table("staging_household_registration", pa.table(staged), overwrite=True)
     backend.create_table("person_link", pa.table(links), overwrite=True)
     backend.create_table("household_membership", pa.table(membership), overwrite=True)
@@ -64,8 +91,15 @@ def _build(workspace: Workspace) -> None:
         family("hA", public_payroll_count=1),  # planted public employee: found
         family("hB", vehicle_non_exempt_count=1),  # planted car: found
         family("hC"),  # planted business, but no business record: missed
-        family("hD", property_count=2),  # not planted: a false lead
+        # not planted, but the flat on the register is truly the family's: confirmed
+        family(
+            "hD", property_count=2, evidence=json.dumps({"property_count": [_estate_record(1)]})
+        ),
         family("hE", is_dibao=False, registry_status="ordinary"),  # planted, no longer 低保
+        # not planted, and the flat is another family's (a linkage error): a false lead
+        family(
+            "hF", property_count=2, evidence=json.dumps({"property_count": [_estate_record(2)]})
+        ),
     ]
     schema = panel_schema()
     backend.create_table(
@@ -107,10 +141,14 @@ def test_evaluate_counts_found_missed_and_false_leads(workspace: Workspace) -> N
     assert figures["planted_households"] == 3  # hA, hB, hC (hE left 低保; hD's is later)
     assert figures["found"] == 2
     assert figures["found_share"] == round(2 / 3, 4)
-    assert figures["leads"] == 3
-    assert figures["false_leads"] == 1
+    assert figures["leads"] == 4
+    assert figures["leads_planted"] == 2
+    assert figures["leads_confirmed"] == 1  # hD
+    assert figures["false_leads"] == 1  # hF
+    assert figures["false_lead_share"] == 0.25
+    assert figures["leads_not_planted"] == 2
     assert figures["by_pattern"]["registers_business"] == {"planted": 1, "found": 0}
-    assert figures["by_kind"]["property"] == {"leads": 1, "false": 1}
+    assert figures["by_kind"]["property"] == {"leads": 2, "planted": 0, "confirmed": 1, "false": 1}
 
 
 def test_evaluate_without_truth_is_a_user_error(workspace: Workspace) -> None:

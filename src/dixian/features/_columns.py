@@ -254,7 +254,7 @@ def assistance(
     # Flags missing after the join are filled once for the panel (_no_record_means_none).
     values = _outer(values, since)
     evidence = [_evidence(joined, "assistance_paid_12m")]
-    after_death = _payments_after_death(backend, grid, settings, rows)
+    after_death = _payments_after_death(backend, grid, rows)
     if after_death is not None:
         death_values, death_evidence = after_death
         values = _outer(values, death_values)
@@ -263,9 +263,17 @@ def assistance(
 
 
 def _payments_after_death(
-    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, payments: ir.Table
+    backend: BaseBackend, grid: ir.Table, payments: ir.Table
 ) -> tuple[ir.Table, ir.Table] | None:
-    """Payments to members after their registered death, charged to their last household."""
+    """Payments to members after their registered death, charged to the surviving family.
+
+    The family is the people who shared the deceased's household at the death; a payment
+    counts for the household each of them lives in at the period. Following the people, not
+    the household number, keeps the finding when the survivors re-register under a new
+    household (a new head after the death, a split). Counted from the first feed month up to
+    the period, not over 12 months: an overpayment stays a finding until it is recovered,
+    and a death in one year is often noticed only in the next year's review.
+    """
     deaths = linked_rows(backend, "household_registration", ["registration_status", "status_date"])
     if deaths is None:
         return None
@@ -274,27 +282,45 @@ def _payments_after_death(
     )
     deaths = deaths.group_by("person_id").aggregate(death_date=deaths.status_date.min())
     after = payments.inner_join(deaths, "person_id")
-    after = after.filter(after.payment_month > after.death_date)
+    after = after.filter(after.payment_month > after.death_date).select(
+        "_record_id", "amount", "e_month", dead="person_id", d_month=month_index(after.death_date)
+    )
     membership = backend.table(MEMBERSHIP_TABLE)
-    last_household = membership.group_by("person_id").aggregate(
-        household_id=membership.household_id.argmax(membership.period)
+    rows = membership.select(
+        "person_id",
+        "household_id",
+        m_month=membership.period.left(4).cast("int64") * 12
+        + membership.period.right(2).cast("int64")
+        - 1,
     )
-    after = after.inner_join(last_household, "person_id")
-    households = grid.select("household_id", "period", "p_month").distinct()
-    h = households.rename(h_household="household_id")
-    joined = after.inner_join(
-        h,
-        [
-            after.household_id == h.h_household,
-            after.e_month <= h.p_month,
-            after.e_month > h.p_month - settings.window_months,
-        ],
+    dead = after.select("dead", "d_month").distinct()
+    # The deceased's household at the death: their latest membership row up to that month.
+    own = rows.inner_join(dead, rows.person_id == dead.dead).filter(
+        lambda t: t.m_month <= t.d_month
     )
-    values = joined.group_by(KEYS).aggregate(
-        payments_after_death_count=joined.count(),
-        payments_after_death_amount=joined.amount.sum(),
+    last = own.group_by(["dead", "d_month"]).aggregate(h0=own.household_id.argmax(own.m_month))
+    # Everyone whose latest row up to the death month is in that household.
+    candidates = rows.inner_join(last, rows.household_id == last.h0).filter(
+        lambda t: t.m_month <= t.d_month
     )
-    return values, _evidence(joined, "payments_after_death_count")
+    candidates = candidates.select("dead", "d_month", "h0", kin="person_id").distinct()
+    theirs = rows.inner_join(candidates, rows.person_id == candidates.kin).filter(
+        lambda t: t.m_month <= t.d_month
+    )
+    at_death = theirs.group_by(["dead", "kin", "h0"]).aggregate(
+        h_at=theirs.household_id.argmax(theirs.m_month)
+    )
+    family = at_death.filter(at_death.h_at == at_death.h0).select("dead", "kin")
+    g = grid.select("household_id", "period", "p_month", kin="person_id")
+    charged = after.inner_join(family, "dead").inner_join(
+        g, [family.kin == g.kin, after.e_month <= g.p_month]
+    )
+    charged = charged.select("household_id", "period", "_record_id", "amount").distinct()
+    values = charged.group_by(KEYS).aggregate(
+        payments_after_death_count=charged.count(),
+        payments_after_death_amount=charged.amount.sum(),
+    )
+    return values, _evidence(charged, "payments_after_death_count")
 
 
 def _combine(

@@ -16,13 +16,17 @@ plate number), and almost every one of those other rows carries the ID number. S
 3. **Context links** (`context_links`): a profile without an ID number nor birth date
    joins the person who is the *only* known person among the records of the same dataset
    with the same context, name and village, when that person recurs there (rows in two
-   periods or more). A candidate who already holds a row in the profile's *slot* (the
-   dataset's key besides the ID number, e.g. the payment month: one pension per person
-   and month) is not counted: of two namesakes drawing a pension in one village, the
-   month's row without an ID number belongs to the one whose row is missing that month.
-   The rule errs only when a namesake in the same department with the same values has no
-   row with an ID number at all; requiring recurrence makes that unlikely (a yearly
-   dataset of one year, where every person has one row, never decides).
+   periods or more). Among several namesakes there, a candidate who already holds a row
+   in the profile's *slot* (the dataset's key besides the ID number, e.g. the payment
+   month: one pension per person and month) is not the person: of two namesakes drawing
+   a pension in one village, the month's row without an ID number belongs to the one whose
+   series has a gap in that month (rows before and after it are required, so that a
+   series that merely ended or began is no evidence).
+   The rule errs when a namesake in the same department with the same values has no row
+   with an ID number at all; requiring recurrence makes that unlikely (a yearly dataset
+   of one year, where every person has one row, never decides). A duplicated row whose
+   copy lost its ID number occupies its own person's slot; the gap rule then needs the
+   other namesake to miss exactly that month, which is rare.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import pyarrow.compute as pc
 from dixian.link.records import STAGING_PREFIX, RecordSource, record_sources
 
 CONTEXT_FILE = "context_fields.json"
+_SEPARATOR = "\x1f"  # as in `dixian.link.records`
 # Fields that describe the row, not the person (lineage and derived keys).
 _NOT_CONTEXT = {"name_key"}
 
@@ -134,78 +139,88 @@ def weak_profiles(profiles: pa.Table, todo: Iterable[str]) -> pa.Table:
     return profiles.filter(mask)
 
 
-def context_rows(records: ir.Table, weak: pa.Table) -> pa.Table:
-    """The records that share a weak profile's context, name and village (engine side).
+def _dataset_of(contexts: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return pa.array(
+        [None if c is None else c.split(_SEPARATOR, 1)[0] for c in contexts.to_pylist()],
+        pa.string(),
+    )
 
-    Columns: `context`, `profile_key`, `slot`, `_period` (distinct).
-    """
+
+def _group_rows(records: ir.Table, weak: pa.Table) -> pa.Table:
+    """The records of the weak profiles' datasets with the same name (engine side)."""
     keys = ibis.memtable(
-        weak.select(["context", "name", "region_code"])
-        .group_by(["context", "name", "region_code"])
+        pa.table({"dataset": _dataset_of(weak.column("context")), "name": weak.column("name")})
+        .group_by(["dataset", "name"])
         .aggregate([])
     )
     joined = records.join(
-        keys,
-        [
-            records["context"] == keys["context"],
-            records["name"] == keys["name"],
-            records["region_code"].identical_to(keys["region_code"]),
-        ],
+        keys, [records["dataset"] == keys["dataset"], records["name"] == keys["name"]]
     )
     rows = joined.select(
         context=records["context"],
+        region_code=records["region_code"],
         profile_key=records["profile_key"],
-        slot=records["slot"],
         period=records["_period"],
     ).distinct()
     table: pa.Table = rows.to_pyarrow()
     return table
 
 
-_LINKS_SQL = """
+def _held_slots(records: ir.Table, persons: pa.Table) -> pa.Table:
+    """Every (dataset, slot) the given persons hold, whatever the name or village."""
+    keys = ibis.memtable(persons)
+    joined = records.join(keys, records["profile_key"] == keys["profile_key"])
+    held = joined.filter(records["slot"].notnull()).select(
+        dataset=records["dataset"], slot=records["slot"], person_id=keys["person_id"]
+    )
+    table: pa.Table = held.distinct().to_pyarrow()
+    return table
+
+
+_CANDIDATES_SQL = """
 with r as (
-    select r.context, r.slot, r.period, p.profile_id, p.name_key, p.region_code
+    select r.context, r.period, r.region_code, p.profile_id, p.name_key
     from rows r join profiles p on r.profile_key = p.profile_key
     where p.name_key is not null
 ),
-weak_slots as (
-    select distinct r.profile_id, r.slot from r semi join weak w on r.profile_id = w.profile_id
-    where r.slot is not null
-),
 members as (
     select r.context, r.name_key, r.region_code, k.person_id,
-           min(r.period) < max(r.period) as recurs
-    from r join known k on r.profile_id = k.profile_id
+           min(r.period) as first_period, max(r.period) as last_period
+    from r join known k using (profile_id)
     group by all
 ),
--- A person who already has a row in the same slot (e.g. the same payment month) of the
--- same dataset is not the person of a second row there.
-occupied as (
-    select distinct s.profile_id, k.person_id
-    from weak_slots s
-    join r on r.slot = s.slot
-    join known k on r.profile_id = k.profile_id
-    join weak w on w.profile_id = s.profile_id
-    where r.context = w.context and r.name_key = w.name_key
-      and r.region_code is not distinct from w.region_code
-),
-candidates as (
-    select w.profile_id, m.person_id, m.recurs
-    from weak w join members m
-      on w.context = m.context and w.name_key = m.name_key
-     and w.region_code is not distinct from m.region_code
-),
-free as (
+weak_span as (
+    select profile_id, min(period) as first_period, max(period) as last_period
+    from r semi join weak using (profile_id) group by all
+)
+select w.profile_id, w.dataset, w.slot, w.n_records, m.person_id,
+       m.first_period < m.last_period as recurs,
+       m.first_period < s.first_period and m.last_period > s.last_period as around,
+       count(*) over (partition by w.profile_id) as namesakes
+from weak w
+join members m
+  on w.context = m.context and w.name_key = m.name_key
+ and w.region_code is not distinct from m.region_code
+join weak_span s using (profile_id)
+"""
+
+# A person who already holds a row in the profile's slot (anywhere in the dataset) is not
+# the person of a second row there. Of several namesakes the one left must have rows
+# before and after the profile's (a gap where it is); a lone candidate must recur.
+_DECIDE_SQL = """
+with free as (
     select c.* from candidates c
-    anti join occupied o on c.profile_id = o.profile_id and c.person_id = o.person_id
+    anti join held h on h.dataset = c.dataset and h.slot = c.slot and h.person_id = c.person_id
+    where c.slot is null or c.n_records = 1
 )
 select profile_id, any_value(person_id) from free
-group by profile_id having count(*) = 1 and bool_or(recurs)
+group by profile_id
+having count(*) = 1 and bool_and(recurs) and bool_and(namesakes = 1 or around)
 """
 
 
 def context_links(
-    rows: pa.Table,
+    records: ir.Table,
     profiles: pa.Table,
     weak: pa.Table,
     *,
@@ -213,43 +228,62 @@ def context_links(
 ) -> dict[str, str]:
     """Weak profiles that their department's context links to one person.
 
-    A weak profile joins person j when j is the only known person among the records of
-    the same dataset, context, name and village who does not already hold a row in one of
-    the profile's slots (a person has one pension row per month), and j recurs there.
+    The candidates of a weak profile are the known persons among the records of the same
+    dataset, context, name and village. A candidate who already holds a row in the
+    profile's slot anywhere in the dataset (a person draws one pension a month) is out;
+    a profile with two records in one slot (two namesakes, or a duplicate) is left
+    alone. The profile joins the one candidate left when that person recurs there (rows
+    in two periods) and, if there were namesakes, has rows before and after the profile's.
 
     Args:
-        rows: `context_rows` of the weak profiles.
+        records: `dixian.link.records.person_records` (with `context` and `slot`).
         profiles: identity profiles (`profile_key`, `profile_id`, `name_key`,
             `region_code`).
-        weak: `weak_profiles` (with `context`).
+        weak: `weak_profiles` (with `context`, `slot`, `n_records`).
         known: profile id -> (person, method, probability) decided so far.
 
     Returns:
         profile id -> person id, for the profiles the rule decides.
     """
+    if weak.num_rows == 0:
+        return {}
     con = duckdb.connect()
-    con.register("rows", rows)
+    con.register("rows", _group_rows(records, weak))
     con.register(
         "profiles", profiles.select(["profile_key", "profile_id", "name_key", "region_code"])
     )
-    con.register("weak", weak.select(["profile_id", "context", "name_key", "region_code"]))
     con.register(
-        "known",
-        pa.table(
-            {
-                "profile_id": pa.array(list(known), pa.string()),
-                "person_id": pa.array([value[0] for value in known.values()], pa.string()),
-            }
-        ),
+        "weak",
+        weak.select(
+            ["profile_id", "context", "slot", "n_records", "name_key", "region_code"]
+        ).append_column("dataset", _dataset_of(weak.column("context"))),
     )
-    return dict(con.sql(_LINKS_SQL).fetchall())
+    known_table = pa.table(
+        {
+            "profile_id": pa.array(list(known), pa.string()),
+            "person_id": pa.array([value[0] for value in known.values()], pa.string()),
+        }
+    )
+    con.register("known", known_table)
+    candidates = con.sql(_CANDIDATES_SQL).fetch_arrow_table()
+    con.register("candidates", candidates)
+    persons = pa.array(sorted(set(candidates.column("person_id").to_pylist())), pa.string())
+    con.register(
+        "of_candidates",
+        known_table.filter(pc.is_in(known_table.column("person_id"), persons)),
+    )
+    keys = con.sql(
+        "select p.profile_key, k.person_id from of_candidates k "
+        "join profiles p on p.profile_id = k.profile_id"
+    ).fetch_arrow_table()
+    con.register("held", _held_slots(records, keys))
+    return dict(con.sql(_DECIDE_SQL).fetchall())
 
 
 __all__ = [
     "CONTEXT_FILE",
     "choose_context_fields",
     "context_links",
-    "context_rows",
     "load_context_fields",
     "save_context_fields",
     "weak_profiles",

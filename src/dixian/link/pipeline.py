@@ -42,7 +42,6 @@ from dixian.link.context import (
     CONTEXT_FILE,
     choose_context_fields,
     context_links,
-    context_rows,
     load_context_fields,
     save_context_fields,
     weak_profiles,
@@ -234,8 +233,7 @@ def link_workspace(
         profiles, [row["profile_id"] for row in new_rows if row["profile_id"] not in known]
     )
     if weak.num_rows:
-        rows_of_weak = context_rows(records, weak)
-        for profile_id, person in context_links(rows_of_weak, profiles, weak, known=known).items():
+        for profile_id, person in context_links(records, profiles, weak, known=known).items():
             known[profile_id] = (person, "context", 1.0)
             counts["context"] += 1
 

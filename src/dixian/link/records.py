@@ -85,7 +85,7 @@ def _existing_tables(backend: Any) -> set[str]:
 def profile_key(table: ir.Table) -> ir.StringValue:
     """The identity profile key of each record: its identity values joined, nulls as ''.
 
-    A record without an ID number adds its context (when the table has a `context`).
+    A record without an ID number adds its context and slot (when the table has them).
     """
     parts = []
     for role in PROFILE_ROLES:
@@ -96,7 +96,12 @@ def profile_key(table: ir.Table) -> ir.StringValue:
         key = key.concat(_KEY_SEPARATOR, part)
     if "context" in table.columns:
         no_id = table["id_number"].isnull() | (table["id_number"] == "")
-        key = ibis.ifelse(no_id, key.concat(_KEY_SEPARATOR, table["context"]), key)
+        context = key.concat(_KEY_SEPARATOR, table["context"])
+        if "slot" in table.columns:
+            # One slot (e.g. one payment month) each: the rows without an ID number of two
+            # namesakes in different months must not share a profile.
+            context = context.concat(_KEY_SEPARATOR, table["slot"].fill_null(""))
+        key = ibis.ifelse(no_id, context, key)
     return key
 
 
@@ -175,9 +180,11 @@ def _column_or_null(table: ir.Table, name: str, kind: str) -> ir.Value:
 def distinct_profiles(records: ir.Table) -> ir.Table:
     """One row per identity profile with how many records share it.
 
-    `context` is meaningful only for profiles without an ID number (it is part of their
-    key); for the others it is one of their records' contexts.
+    `context` and `slot` are meaningful only for profiles without an ID number (they are
+    part of their key); for the others they are those of one of their records.
     """
     return records.group_by(["profile_key", *PROFILE_ROLES]).aggregate(
-        n_records=records["_record_id"].count(), context=records["context"].max()
+        n_records=records["_record_id"].count(),
+        context=records["context"].max(),
+        slot=records["slot"].max(),
     )

@@ -67,6 +67,9 @@ class PolicySet:
     programs: dict[str, Program] = field(default_factory=dict)
     triggers: dict[str, tuple[CompiledRule, TriggerSpec]] = field(default_factory=dict)
     sources: list[Path] = field(default_factory=list)
+    _resolved: dict[tuple[str, int], dict[str, Scalar]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def program(self, program_id: str) -> Program:
         """The program by id.
@@ -81,12 +84,16 @@ class PolicySet:
 
     def resolve_parameters(self, *, province: str, year: int) -> dict[str, Scalar]:
         """Parameter values for a province and year (parameters without one are left out)."""
-        values: dict[str, Scalar] = {}
-        for name, spec in self.parameters.items():
-            found = resolve_parameter(spec, province=province, year=year)
-            if found is not None:
-                values[name] = found
-        return values
+        key = (province, year)
+        if key not in self._resolved:
+            values: dict[str, Scalar] = {}
+            for name, spec in self.parameters.items():
+                found = resolve_parameter(spec, province=province, year=year)
+                if found is not None:
+                    values[name] = found
+            self._resolved[key] = values
+        # A copy: callers may add or change values for their own use.
+        return dict(self._resolved[key])
 
 
 def resolve_parameter(spec: ParameterSpec, *, province: str, year: int) -> Scalar | None:
@@ -269,6 +276,8 @@ def _raise_if_problems(report: Iterable[tuple[PolicyDocument, list[Problem]]]) -
 def load_policy_set(folders: Sequence[Path] = ()) -> PolicySet:
     """The shipped defaults overridden by the policy files of the given folders.
 
+    The result is shared between calls while the files are unchanged: do not modify it.
+
     Args:
         folders: folders of policy files, e.g. ``[workspace.policies_dir]``.
 
@@ -278,6 +287,29 @@ def load_policy_set(folders: Sequence[Path] = ()) -> PolicySet:
     paths = policy_files(DEFAULTS_DIR)
     for folder in folders:
         paths.extend(policy_files(folder))
+    # Parsing and type-checking every rule costs ~10 ms; a web request or a service verifying
+    # applications one after another reuses the result while no file has changed.
+    key = tuple(_file_key(path) for path in paths)
+    cached = _LOADED.get(key)
+    if cached is not None:
+        return cached
+    policy_set = _load(paths)
+    if len(_LOADED) >= _LOADED_MAX:
+        _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[key] = policy_set
+    return policy_set
+
+
+_LOADED: dict[tuple[tuple[str, int, int], ...], PolicySet] = {}
+_LOADED_MAX = 8
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def _load(paths: Sequence[Path]) -> PolicySet:
     documents: list[PolicyDocument] = []
     structural: list[str] = []
     for path in paths:

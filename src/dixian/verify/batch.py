@@ -13,7 +13,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence
+from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence, panel_columns
 from dixian.policy import CompiledRule, PolicySet, Program, compile_expression
 from dixian.policy.ast import COMPARISONS, Binary, Call, walk
 from dixian.policy.interpret import evaluate_expression
@@ -199,6 +199,33 @@ def explain_programs(
     return results
 
 
+def _same_sources() -> dict[str, tuple[str, ...]]:
+    by_sources: dict[tuple[str, ...], list[str]] = {}
+    for column in panel_columns().values():
+        if column.sources:
+            by_sources.setdefault(column.sources, []).append(column.name)
+    return {
+        name: tuple(other for other in names if other != name)
+        for names in by_sources.values()
+        for name in names
+    }
+
+
+# The builder keeps records under one column per source (vehicle_count); a derived field
+# read by a rule (vehicle_non_exempt_count, financial_assets_pc) shows the same records.
+_SIBLINGS = _same_sources()
+
+
+def field_records(name: str, evidence: Mapping[str, list[str]]) -> list[str]:
+    """The source records behind a panel field: its own, else those of its source siblings."""
+    if evidence.get(name):
+        return list(evidence[name])
+    records: dict[str, None] = {}
+    for sibling in _SIBLINGS.get(name, ()):
+        records.update(dict.fromkeys(evidence.get(sibling, ())))
+    return list(records)
+
+
 def _condition(
     row: Mapping[str, Any],
     key: str,
@@ -218,7 +245,7 @@ def _condition(
         threshold=row.get(f"{key}__rhs"),
         fields={name: row.get(name) for name in rule.fields},
         params={name: params.get(name) for name in rule.params},
-        records={name: evidence[name] for name in rule.fields if evidence.get(name)},
+        records={name: found for name in rule.fields if (found := field_records(name, evidence))},
     )
 
 

@@ -19,7 +19,7 @@ from dixian.config import Workspace
 from dixian.errors import UserError
 from dixian.features.panel_schema import PANEL_TABLE
 from dixian.verify.batch import RESULTS_TABLE
-from dixian.verify.leads import LEADS_TABLE
+from dixian.verify.leads import LEADS_TABLE, decode_lead_evidence
 
 _REGISTRATION = "staging_household_registration"
 # What each planted pattern should be found as (lead kinds of the default programs).
@@ -51,7 +51,12 @@ def household_truth_map(backend: Any, workspace: Workspace, period: str) -> ir.T
     )
     links = backend.table("person_link").select("_record_id", "person_id")
     membership = backend.table("household_membership")
-    membership = membership.filter(membership.period == period).select("household_id", "person_id")
+    # Registration batches are sparse (a yearly extract, then monthly changes): a person
+    # belongs to the household of their latest membership row up to the period.
+    membership = membership.filter(membership.period <= period)
+    membership = membership.group_by("person_id").aggregate(
+        household_id=membership.household_id.argmax(membership.period)
+    )
     rows = staged.inner_join(links, "_record_id").inner_join(
         feed_rows,
         [
@@ -73,13 +78,79 @@ def household_truth_map(backend: Any, workspace: Workspace, period: str) -> ir.T
     return best.filter(best["rank"] == 0).select("household_id", "true_household_id")
 
 
+def _lead_records(lead_rows: list[dict[str, Any]]) -> ir.Table:
+    """(household_id, kind, batch_id, sheet, row_number) of every record behind a finding."""
+    rows: dict[str, list[Any]] = {
+        "household_id": [],
+        "kind": [],
+        "batch_id": [],
+        "sheet": [],
+        "row_number": [],
+    }
+    for lead in lead_rows:
+        kinds = str(lead["kinds"]).split(",")
+        findings = decode_lead_evidence(str(lead["evidence_json"] or "[]"))
+        # Findings are stored in the order of the lead's kinds (one per failed lead rule).
+        for kind, finding in zip(kinds, findings, strict=False):
+            for records in dict(finding.get("records") or {}).values():
+                for record_id in records:
+                    batch_id, sheet, row_number = str(record_id).rsplit(":", 2)
+                    rows["household_id"].append(lead["household_id"])
+                    rows["kind"].append(kind)
+                    rows["batch_id"].append(batch_id)
+                    rows["sheet"].append(sheet)
+                    rows["row_number"].append(int(row_number))
+    return ibis.memtable(
+        rows,
+        schema={
+            "household_id": "string",
+            "kind": "string",
+            "batch_id": "string",
+            "sheet": "string",
+            "row_number": "int64",
+        },
+    )
+
+
+def _confirmed_findings(
+    backend: Any, workspace: Workspace, lead_rows: list[dict[str, Any]], mapping: ir.Table
+) -> set[tuple[str, str]]:
+    """(household_id, kind) of findings whose source records truly belong to the household.
+
+    A record's true household comes from the truth's row mapping (`feed_rows`), not from
+    the pipeline's linkage, so a finding resting on someone else's record is not confirmed.
+    """
+    records = _lead_records(lead_rows)
+    batches = backend.table("ingest_batches").select("batch_id", "source_file")
+    feed_rows = _truth(backend, workspace, "feed_rows")
+    located = records.inner_join(batches, "batch_id")
+    traced = located.inner_join(
+        feed_rows,
+        [
+            located.source_file == feed_rows.source_file,
+            located.sheet == feed_rows.sheet.fill_null(""),
+            located.row_number == feed_rows.row_number.cast("int64"),
+        ],
+    ).select("household_id", "kind", record_household=feed_rows.true_household_id.cast("int64"))
+    matched = traced.inner_join(mapping, "household_id")
+    own = matched.filter(matched.record_household == matched.true_household_id)
+    rows = backend.to_pyarrow(own.select("household_id", "kind").distinct()).to_pylist()
+    return {(str(row["household_id"]), str(row["kind"])) for row in rows}
+
+
 def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
     """Share of planted ineligible beneficiaries found by the problem leads, and false leads.
 
+    A lead is on a planted household, or confirmed (not planted, but one of its findings
+    rests on department records that the truth attributes to the household: a car, a flat,
+    a business, deposits the simulator gave a beneficiary without planting them), or false
+    (neither: the finding rests on records of another household, or on none).
+
     Returns:
         Figures: planted households (in force and still beneficiaries in the panel), found,
-        found share, leads, false leads (the household has no planted pattern) and their share,
-        and the same per pattern and per lead kind.
+        found share, leads, leads on planted households, confirmed leads, false leads and
+        their share, leads on households without a planted pattern (the strict reading), and
+        the same per pattern and per lead kind.
 
     Raises:
         UserError: no verification run, no truth, or no linkage in the workspace.
@@ -112,25 +183,37 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
     planted_rows = backend.to_pyarrow(in_force.select("household_id", "pattern")).to_pylist()
     lead_rows = backend.to_pyarrow(
         leads.left_join(mapping, "household_id").select(
-            "household_id", "kinds", "true_household_id"
+            "household_id", "kinds", "evidence_json", "true_household_id"
         )
     ).to_pylist()
     planted_true = {row["true_household_id"] for row in backend.to_pyarrow(planted).to_pylist()}
+    confirmed = _confirmed_findings(backend, workspace, lead_rows, mapping) if lead_rows else set()
     led = {row["household_id"] for row in lead_rows}
     planted_households = {row["household_id"] for row in planted_rows}
     found = planted_households & led
-    false_leads = [row for row in lead_rows if row["true_household_id"] not in planted_true]
     by_pattern: dict[str, dict[str, int]] = {}
     for row in planted_rows:
         figures = by_pattern.setdefault(row["pattern"], {"planted": 0, "found": 0})
         figures["planted"] += 1
         figures["found"] += int(row["household_id"] in led)
     by_kind: dict[str, dict[str, int]] = {}
+    verdicts = {"planted": 0, "confirmed": 0, "false": 0}
     for row in lead_rows:
-        for kind in str(row["kinds"]).split(","):
-            figures = by_kind.setdefault(kind, {"leads": 0, "false": 0})
+        kinds = str(row["kinds"]).split(",")
+        if row["true_household_id"] in planted_true:
+            verdict = "planted"
+        elif any((row["household_id"], kind) in confirmed for kind in kinds):
+            verdict = "confirmed"
+        else:
+            verdict = "false"
+        verdicts[verdict] += 1
+        for kind in kinds:
+            figures = by_kind.setdefault(
+                kind, {"leads": 0, "planted": 0, "confirmed": 0, "false": 0}
+            )
             figures["leads"] += 1
-            figures["false"] += int(row["true_household_id"] not in planted_true)
+            figures[verdict] += 1
+    unplanted = verdicts["confirmed"] + verdicts["false"]
     return {
         "period": period,
         "planted_households": len(planted_households),
@@ -139,8 +222,12 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
         if planted_households
         else None,
         "leads": len(lead_rows),
-        "false_leads": len(false_leads),
-        "false_lead_share": round(len(false_leads) / len(lead_rows), 4) if lead_rows else None,
+        "leads_planted": verdicts["planted"],
+        "leads_confirmed": verdicts["confirmed"],
+        "false_leads": verdicts["false"],
+        "false_lead_share": round(verdicts["false"] / len(lead_rows), 4) if lead_rows else None,
+        "leads_not_planted": unplanted,
+        "not_planted_share": round(unplanted / len(lead_rows), 4) if lead_rows else None,
         "by_pattern": by_pattern,
         "by_kind": by_kind,
     }
