@@ -15,16 +15,16 @@ budgets, and causes and reasons for the alerts.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from dixian.engine import open_duckdb
-from dixian.monitor import AlertPolicy, below_line_target, rank_alerts, rules_from_policy
-from dixian.monitor.pipeline import explain, features_of_card, score_panel
+from dixian.monitor import AlertPolicy, below_line_target, rules_from_policy
+from dixian.monitor.pipeline import build_alert_list, features_of_card
 from dixian.monitor.synthetic import synthetic_panel
 from dixian.monitor.training import train_on_panel
-from dixian.monitor.triggers import evaluate_triggers
 from dixian.policy import load_policy_set
 
 SIZES = {
@@ -57,7 +57,7 @@ def run(size: str, workdir: Path) -> dict[str, Any]:
     backend = open_duckdb(str(workdir / "bench.duckdb"), threads=2)
     policy_set = load_policy_set()
     lines = {
-        year: float(policy_set.resolve_parameters(province="52", year=year)["monitoring_line"])
+        year: float(str(policy_set.resolve_parameters(province="52", year=year)["monitoring_line"]))
         for year in range(2021, 2027)
     }
     generate_train = _write_panel(
@@ -76,22 +76,21 @@ def run(size: str, workdir: Path) -> dict[str, Any]:
     )
     panel = backend.table("panel_score")
     period = "2025-12"
-    model = trained.model
-    specs = features_of_card(trained.card)
-    timings: dict[str, float] = {}
-    started, cpu = time.perf_counter(), time.process_time()
-    scored = score_panel(panel, model, period=period, features=specs)
-    timings["features_and_risk"] = time.perf_counter() - started
-    mark = time.perf_counter()
     params = policy_set.resolve_parameters(province="52", year=2025)
-    hits = evaluate_triggers(panel, rules_from_policy(policy_set, params=params), period=period)
-    timings["triggers"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    ranked = rank_alerts(scored, hits, policy=AlertPolicy(budget=200))
-    alerts = explain(ranked[ranked["alerted"]].copy(), model, features=specs)
-    timings["rank_and_explain"] = time.perf_counter() - mark
+    rules = rules_from_policy(policy_set, params=params)
+    load_before = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), time.process_time()
+    built = build_alert_list(
+        panel,
+        trained.model,
+        period=period,
+        features=features_of_card(trained.card),
+        rules=rules,
+        policy=AlertPolicy(budget=200),
+    )
     score_seconds = time.perf_counter() - started
     score_cpu = time.process_time() - cpu
+    scored, alerts = built.scored, built.alerts
     metrics = trained.card["metrics"]
     return {
         "train_households": spec["train_households"],
@@ -108,8 +107,12 @@ def run(size: str, workdir: Path) -> dict[str, Any]:
         "generate_score_seconds": round(generate_score, 1),
         "score_seconds": round(score_seconds, 1),
         "score_cpu_seconds": round(score_cpu, 1),
-        "score_breakdown_seconds": {key: round(value, 1) for key, value in timings.items()},
-        "trigger_hits": len(hits),
+        "score_breakdown_seconds": {key: round(value, 2) for key, value in built.seconds.items()},
+        "score_breakdown_cpu_seconds": {
+            key: round(value, 2) for key, value in built.cpu_seconds.items()
+        },
+        "load_average_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "trigger_hits": built.trigger_hits,
         "alerts": len(alerts),
         "households_per_second": round(len(scored) / score_seconds),
     }

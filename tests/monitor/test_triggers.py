@@ -108,3 +108,52 @@ def test_summarise_hits_sorted_distinct_per_household() -> None:
     assert summary.loc["h3", "trigger_labels"] == ["住房"]
     assert summary["trigger_count"].to_dict() == {"h1": 2, "h2": 2, "h3": 1}
     assert summary["always_alert"].to_dict() == {"h1": False, "h2": True, "h3": False}
+
+
+def test_collect_hits_subset_and_without_evidence(rules) -> None:  # type: ignore[no-untyped-def]
+    from dixian.monitor.triggers import collect_hits, trigger_table
+
+    rule_list, params = rules
+    base = {"period": "2025-06", "region_code": "522799001001"}
+    line = float(params["monitoring_line"])
+    rows = [
+        base | {"household_id": "a", "house_unsafe": True, "income_net_pc": line - 1},
+        base | {"household_id": "b", "water_unsafe": True},
+        base | {"household_id": "c", "income_net_pc": line + 1},
+    ]
+    con = ibis.duckdb.connect()
+    table = con.create_table("household_period", ibis.memtable(_panel(rows), schema=panel_schema()))
+    found = trigger_table(table, rule_list, period="2025-06")
+    assert sorted(found.column("household_id").to_pylist()) == ["a", "b"]  # c has no hit
+    everything = evaluate_triggers(table, rule_list, period="2025-06")
+    bare = collect_hits(found, rule_list, evidence=False)
+    columns = ["household_id", "trigger_id", "always_alert"]
+    key = ["household_id", "trigger_id"]
+    assert bare[columns].sort_values(key).values.tolist() == (
+        everything[columns].sort_values(key).values.tolist()
+    )
+    assert bare["evidence"].isna().all()
+    only_a = collect_hits(found, rule_list, households={"a"})
+    assert sorted(only_a.trigger_id) == ["income_below_line", "unsafe_house"]
+    expected = everything[everything.household_id == "a"].set_index("trigger_id")["evidence"]
+    assert only_a.set_index("trigger_id")["evidence"].to_dict() == expected.to_dict()
+
+
+def test_summarise_hits_with_many_distinct_triggers() -> None:
+    from dixian.monitor.triggers import summarise_hits
+
+    # More distinct trigger ids than a bit mask holds: the general path gives the same answer.
+    ids = [f"t{index:02d}" for index in range(70)]
+    hits = pd.DataFrame(
+        {
+            "household_id": ["h1"] * 70 + ["h2", "h2"],
+            "trigger_id": [*ids[::-1], "t05", "t05"],
+            "label_zh": ["x"] * 72,
+            "always_alert": [False] * 72,
+        }
+    )
+    summary = summarise_hits(hits).set_index("household_id")
+    assert summary.loc["h1", "triggers"] == ids
+    assert summary.loc["h2", "triggers"] == ["t05"]
+    assert summary["trigger_count"].to_dict() == {"h1": 70, "h2": 1}
+    assert summary.loc["h1", "trigger_labels"] == ["x"]

@@ -9,7 +9,8 @@ the alerts as discoveries of the department-screening channel in the case databa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from dixian.monitor.features import (
 from dixian.monitor.model import RiskModel
 from dixian.monitor.reasons import render_reason
 from dixian.monitor.training import TrainedModel, train_on_panel
-from dixian.monitor.triggers import evaluate_triggers, rules_from_policy
+from dixian.monitor.triggers import TriggerRule, collect_hits, rules_from_policy, trigger_table
 
 PANEL_TABLE = "household_period"
 SCORES_TABLE = "monitor_scores"
@@ -243,6 +244,91 @@ def _previous_alerts(backend: Any, period: str) -> pd.DataFrame | None:
 
 
 @dataclass
+class AlertList:
+    """A period's alert list before it is stored: what `build_alert_list` produced.
+
+    Attributes:
+        scored: every household present at the period, with its features and risk.
+        alerts: the alerts (and last period's that ended, `resolved`), ranked, with causes,
+            reasons, status and the evidence of their trigger hits (JSON list).
+        trigger_hits: number of trigger hits over all households.
+        seconds: wall seconds of each step (features_and_risk, triggers, rank, explain,
+            evidence), for benchmarks.
+        cpu_seconds: CPU seconds of the process (all threads) in each step.
+    """
+
+    scored: pd.DataFrame
+    alerts: pd.DataFrame
+    trigger_hits: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def build_alert_list(
+    panel: ir.Table,
+    model: RiskModel,
+    *,
+    period: str,
+    features: list[FeatureSpec],
+    rules: list[TriggerRule],
+    policy: AlertPolicy,
+    previous: pd.DataFrame | None = None,
+) -> AlertList:
+    """Score every household of `period`, evaluate the triggers and build the alert list.
+
+    Args:
+        panel: the household-period panel.
+        model: the risk model.
+        period: the period ('YYYY-MM').
+        features: the model's feature specifications.
+        rules: the triggers.
+        policy: budgets and weights.
+        previous: the previous period's alerts (for new / continuing / resolved), or None.
+    """
+    seconds: dict[str, float] = {}
+    cpu_seconds: dict[str, float] = {}
+    started, cpu = time.perf_counter(), time.process_time()
+
+    def lap(name: str) -> None:
+        nonlocal started, cpu
+        now, cpu_now = time.perf_counter(), time.process_time()
+        seconds[name], cpu_seconds[name] = now - started, cpu_now - cpu
+        started, cpu = now, cpu_now
+
+    scored = score_panel(panel, model, period=period, features=features)
+    lap("features_and_risk")
+    table = trigger_table(panel, rules, period=period)
+    # Evidence is built below for the listed households only (a few percent of the hits).
+    hits = collect_hits(table, rules, evidence=False)
+    lap("triggers")
+    # Rank on the columns ranking reads; the feature columns join the alerts afterwards, so
+    # a million rows of features are not merged and sorted.
+    narrow = [c for c in ("household_id", "region_code", "risk", "registry_status") if c in scored]
+    ranked = rank_alerts(scored[narrow].assign(_row=np.arange(len(scored))), hits, policy=policy)
+    chosen = ranked[ranked["alerted"]]
+    rows = chosen["_row"].to_numpy()
+    alerts = pd.concat(
+        [
+            scored.iloc[rows].reset_index(drop=True),
+            chosen.drop(columns=[*narrow, "_row"]).reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    lap("rank")
+    alerts = explain(alerts, model, features=features)
+    lap("explain")
+    alerts = alert_status(alerts, previous)
+    listed = collect_hits(table, rules, households=set(alerts["household_id"].astype(str)))
+    by_household = listed.groupby("household_id")["evidence"].agg(list)
+    alerts["evidence"] = [
+        json.dumps([json.loads(item) for item in by_household.get(hid, [])], ensure_ascii=False)
+        for hid in alerts["household_id"]
+    ]
+    lap("evidence")
+    return AlertList(scored, alerts, len(hits), seconds, cpu_seconds)
+
+
+@dataclass
 class AlertRun:
     """What `alerts_workspace` produced."""
 
@@ -274,25 +360,22 @@ def alerts_workspace(
     if card.get("kind") != "panel":
         raise UserError(f"model '{folder.name}' was trained on a table, not on the panel")
     model = RiskModel.load(folder)
-    features = features_of_card(card)
-    scored = score_panel(panel, model, period=period, features=features)
     policy_set = load_policies(workspace)
     params = policy_set.resolve_parameters(
         province=workspace.config.region.province, year=int(period[:4])
     )
-    hits = evaluate_triggers(panel, rules_from_policy(policy_set, params=params), period=period)
-    ranked = rank_alerts(scored, hits, policy=policy or AlertPolicy())
-    alerts = explain(ranked[ranked["alerted"]].copy(), model, features=features)
-    alerts = alert_status(alerts, _previous_alerts(backend, period))
+    built = build_alert_list(
+        panel,
+        model,
+        period=period,
+        features=features_of_card(card),
+        rules=rules_from_policy(policy_set, params=params),
+        policy=policy or AlertPolicy(),
+        previous=_previous_alerts(backend, period),
+    )
+    scored, alerts = built.scored, built.alerts
     alerts["period"] = period
     alerts["model_id"] = folder.name
-    evidence = hits.groupby("household_id")["evidence"].agg(list) if not hits.empty else None
-    alerts["evidence"] = [
-        json.dumps([json.loads(item) for item in evidence.get(hid, [])], ensure_ascii=False)
-        if evidence is not None
-        else "[]"
-        for hid in alerts["household_id"]
-    ]
     score_rows = scored[["household_id", "period", "region_code", "risk", "raw_logodds"]].assign(
         model_id=folder.name
     )
@@ -302,7 +385,9 @@ def alerts_workspace(
     title = f"{workspace.config.region.county_name} {period} 防返贫监测预警名单"
     export_alerts_xlsx(alerts, written, title=title)
     discoveries = record_alerts_as_discoveries(workspace, alerts) if record_cases else {}
-    return AlertRun(period, folder.name, len(scored), alerts, len(hits), written, discoveries)
+    return AlertRun(
+        period, folder.name, len(scored), alerts, built.trigger_hits, written, discoveries
+    )
 
 
 _ALERT_COLUMNS = [

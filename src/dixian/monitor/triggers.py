@@ -12,13 +12,16 @@ value), so rules from the policy compiler and rules built in code go through one
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from numpy.typing import NDArray
 
 from dixian.monitor.features import parse_period
 
@@ -34,6 +37,7 @@ HIT_COLUMNS = [
     "expression",
     "evidence",
 ]
+_RULE_PREFIX = "_rule_"
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,100 @@ def _evidence(row: Mapping[str, Any], rule: TriggerRule, *, with_records: bool) 
     return json.dumps(payload, ensure_ascii=False, sort_keys=True)
 
 
+def trigger_table(panel: ir.Table, rules: Sequence[TriggerRule], *, period: str) -> pa.Table:
+    """The households with at least one hit at `period`, from one query for every rule.
+
+    Args:
+        panel: the household-period panel.
+        rules: the triggers (from the policy files).
+        period: the period to evaluate ('YYYY-MM').
+
+    Returns:
+        An Arrow table: household_id (string), the fields the rules read, the panel's
+        `evidence` record pointers (if the panel has them) and one boolean column per rule,
+        `_rule_<i>` for `rules[i]`.
+    """
+    parse_period(period)
+    at_period = panel.filter(panel.period == period)
+    flags = {
+        f"{_RULE_PREFIX}{index}": rule.condition(at_period).fill_null(False)
+        for index, rule in enumerate(rules)
+    }
+    fields = [field for rule in rules for field in rule.evidence_fields]
+    if "evidence" in at_period.columns:
+        fields.append("evidence")
+    columns = [name for name in dict.fromkeys(fields) if name in at_period.columns]
+    columns = [name for name in columns if name != "household_id"]
+    if not flags:
+        selected = at_period.select("household_id", *columns).limit(0)
+    else:
+        # Only households with a hit leave the database (fewer rows to move and convert).
+        selected = at_period.select(
+            household_id=at_period.household_id.cast("string"),
+            **{name: at_period[name] for name in columns},
+            **flags,
+        )
+        selected = selected.filter(ibis.or_(*[selected[name] for name in flags]))
+    return selected.to_pyarrow()
+
+
+def collect_hits(
+    table: pa.Table,
+    rules: Sequence[TriggerRule],
+    *,
+    households: Collection[str] | None = None,
+    evidence: bool = True,
+) -> pd.DataFrame:
+    """The hits of a `trigger_table`, one row per (household, trigger), in rule order.
+
+    Args:
+        table: from `trigger_table` with the same rules.
+        rules: the triggers.
+        households: only the hits of these households (default: all).
+        evidence: build the evidence JSON of each hit (else `evidence` is None). Evidence is
+            the costly part at a million households, so the alert list builds it for its own
+            households only.
+
+    Returns:
+        HIT_COLUMNS, as `evaluate_triggers`.
+    """
+    if table.num_rows == 0 or not rules:
+        return empty_hits()
+    ids = np.asarray(table.column("household_id").to_pylist(), dtype=object)
+    keep = np.ones(len(ids), dtype=bool)
+    if households is not None:
+        keep = pd.Index(ids).isin(list(households))
+    with_records = "evidence" in table.column_names
+    frames = []
+    for index, rule in enumerate(rules):
+        mask = table.column(f"{_RULE_PREFIX}{index}").to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(mask.astype(bool) & keep)
+        if not len(rows):
+            continue
+        texts = None
+        if evidence:
+            fields = [field for field in rule.evidence_fields if field in table.column_names]
+            extra = ["evidence"] if with_records else []
+            values = table.select(list(dict.fromkeys([*fields, *extra]))).take(rows).to_pylist()
+            texts = [_evidence(row, rule, with_records=with_records) for row in values]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "household_id": ids[rows],
+                    "trigger_id": rule.id,
+                    "label_zh": rule.label_zh,
+                    "cause": rule.cause,
+                    "always_alert": rule.always_alert,
+                    "expression": rule.expression,
+                    "evidence": texts,
+                }
+            )
+        )
+    if not frames:
+        return empty_hits()
+    return pd.concat(frames, ignore_index=True)[HIT_COLUMNS]
+
+
 def evaluate_triggers(
     panel: ir.Table, rules: Sequence[TriggerRule], *, period: str
 ) -> pd.DataFrame:
@@ -130,39 +228,7 @@ def evaluate_triggers(
         One row per (household, trigger) hit with HIT_COLUMNS; `evidence` is JSON
         `{"values": {field: value}, "records": {field: [_record_id, ...]}}`.
     """
-    parse_period(period)
-    at_period = panel.filter(panel.period == period)
-    with_records = "evidence" in panel.columns
-    frames = []
-    for rule in rules:
-        fields = [field for field in rule.evidence_fields if field in at_period.columns]
-        extra = ["evidence"] if with_records else []
-        selected = at_period.filter(rule.condition(at_period).fill_null(False)).select(
-            "household_id", *dict.fromkeys([*fields, *extra])
-        )
-        found = selected.to_pandas()
-        if found.empty:
-            continue
-        found["evidence_json"] = [
-            _evidence(row, rule, with_records=with_records)
-            for row in found.to_dict(orient="records")
-        ]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "household_id": found["household_id"].astype(str),
-                    "trigger_id": rule.id,
-                    "label_zh": rule.label_zh,
-                    "cause": rule.cause,
-                    "always_alert": rule.always_alert,
-                    "expression": rule.expression,
-                    "evidence": found["evidence_json"],
-                }
-            )
-        )
-    if not frames:
-        return empty_hits()
-    return pd.concat(frames, ignore_index=True)[HIT_COLUMNS]
+    return collect_hits(trigger_table(panel, rules, period=period), rules)
 
 
 def empty_hits() -> pd.DataFrame:
@@ -176,28 +242,47 @@ def summarise_hits(hits: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             columns=["household_id", "trigger_count", "always_alert", "triggers", "trigger_labels"]
         )
-    grouped = hits.groupby("household_id", sort=True)
-    # Sorted distinct ids and labels per household, by sorting once and splitting (a Python
-    # function per group costs seconds at a million households).
+    rows, households = pd.factorize(hits["household_id"], sort=True)
+    always = np.zeros(len(households), dtype=bool)
+    np.logical_or.at(always, rows, hits["always_alert"].to_numpy(dtype=bool))
+    triggers, counts = _sorted_sets(rows, hits["trigger_id"], len(households))
+    labels, _ = _sorted_sets(rows, hits["label_zh"], len(households))
     return pd.DataFrame(
         {
-            "trigger_count": grouped["trigger_id"].nunique(),
-            "always_alert": grouped["always_alert"].any().astype(bool),
-            "triggers": _sorted_sets(hits, "trigger_id"),
-            "trigger_labels": _sorted_sets(hits, "label_zh"),
+            "household_id": households,
+            "trigger_count": counts,
+            "always_alert": always,
+            "triggers": triggers,
+            "trigger_labels": labels,
         }
-    ).reset_index()
-
-
-def _sorted_sets(hits: pd.DataFrame, column: str) -> pd.Series:
-    """Per household (sorted), the sorted distinct values of `column` as a list."""
-    pairs = hits[["household_id", column]].drop_duplicates()
-    pairs = pairs.sort_values(["household_id", column], kind="stable")
-    households = pairs["household_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, households[1:] != households[:-1]])
-    pieces = np.split(pairs[column].to_numpy(dtype=object), starts[1:])
-    return pd.Series(
-        [piece.tolist() for piece in pieces],
-        index=pd.Index(households[starts], name="household_id"),
-        dtype="object",
     )
+
+
+def _sorted_sets(
+    rows: NDArray[np.intp], values: pd.Series, groups: int
+) -> tuple[list[list[Any]], NDArray[np.int64]]:
+    """Per group, the sorted distinct values as a list, and how many there are.
+
+    A group's set is a bit mask over the sorted distinct values (policy files hold a few dozen
+    triggers at most), so a million households cost a few array operations and a list each
+    instead of a sort of every hit by household and value.
+    """
+    codes, distinct = pd.factorize(values, sort=True)
+    names = list(distinct)
+    known = codes >= 0  # a missing value is not a member
+    rows, codes = rows[known], codes[known]
+    if len(names) > 62:
+        pairs = pd.DataFrame({"group": rows, "code": codes}).drop_duplicates()
+        members = pairs.sort_values(["group", "code"]).groupby("group")["code"].agg(list)
+        lists = [[names[code] for code in members.get(group, [])] for group in range(groups)]
+        return lists, np.asarray([len(item) for item in lists], dtype=np.int64)
+    masks = np.zeros(groups, dtype=np.int64)
+    np.bitwise_or.at(masks, rows, np.left_shift(np.int64(1), codes.astype(np.int64)))
+    unique_masks, group_mask = np.unique(masks, return_inverse=True)
+    decoded = [
+        [name for bit, name in enumerate(names) if mask >> bit & 1]
+        for mask in unique_masks.tolist()
+    ]
+    sizes = np.asarray([len(members) for members in decoded], dtype=np.int64)
+    # A list of its own per group: a caller may change one household's list.
+    return [list(decoded[index]) for index in group_mask.tolist()], sizes[group_mask]
