@@ -38,9 +38,12 @@ def _monthly(tmp_path: Path) -> Path:
     pd.DataFrame(rows).to_parquet(truth / "household_income_monthly.parquet")
     shocks = pd.DataFrame(
         {
-            "true_household_id": ["b", "b", "c"],
-            "date": pd.to_datetime(["2023-05-01", "2025-03-10", "2024-05-02"]),
-            "cause": ["disaster", "illness", "unstable_employment"],
+            "true_household_id": ["b", "b", "c", "c", "c"],
+            "date": pd.to_datetime(
+                ["2023-05-01", "2025-03-10", "2024-05-02", "2024-08-15", "2024-09-01"]
+            ),
+            "cause": ["disaster", "illness", "unstable_employment", "disaster", "disability"],
+            "amount": [9000.0, 30000.0, 23000.0, 800.0, 0.0],
         }
     )
     shocks.to_parquet(truth / "shocks.parquet")
@@ -64,11 +67,16 @@ def test_true_outcomes_follow_the_rolling_line(tmp_path: Path) -> None:
     assert truth_last_period(truth) == "2025-12"
 
 
-def test_true_cause_is_the_latest_shock_in_the_window(tmp_path: Path) -> None:
+def test_true_cause_is_the_costliest_shock_in_the_window(tmp_path: Path) -> None:
     truth = _monthly(tmp_path)
     causes = true_causes(truth, period="2024-12", horizon=12)
-    # b's illness (2025-03) comes after the period; its 2023 disaster is too old.
+    # b's illness (2025-03) comes after the period; its 2023 disaster is too old. c lost a job
+    # (23,000 yuan), then a small crop loss and a disability onset came later: the job counts.
     assert causes == {"c": "unstable_employment"}
-    assert true_causes(truth, period="2025-06", horizon=12) == {"b": "illness"}
+    assert true_causes(truth, period="2025-06", horizon=12) == {"b": "illness", "c": "disaster"}
+    # c's crop loss (800 yuan against 1,200 of income) is not material when a shock must cost
+    # a whole year's income; the disability onset (no money) still counts.
+    strict = true_causes(truth, period="2025-06", horizon=12, material_share=1.0)
+    assert strict == {"b": "illness", "c": "disability"}
     with pytest.raises(Exception, match="no simulator truth"):
         true_outcomes(tmp_path, period="2024-12", horizon=12, lines={2024: 8000})

@@ -153,15 +153,27 @@ def evaluate_held_out(
     }
     figures["fairness_gaps"] = [row for row in figures["fairness"] if row["gap"]]
     if true_causes is not None:
-        caught = test[alerted & (labels == 1)]
-        known = caught[caught["household_id"].isin(set(true_causes))]
+        causes = feature_causes(features)
+        fell = test[labels == 1]
+        known = fell[fell["household_id"].isin(set(true_causes))]
         if not known.empty:
-            attribution = attribute_causes(model, known, feature_causes=feature_causes(features))
-            truth = known["household_id"].map(true_causes).to_numpy()
-            figures["primary_cause_accuracy"] = float(
-                (attribution.primary.to_numpy() == truth).mean()
+            attribution = attribute_causes(model, known, feature_causes=causes)
+            right = attribution.primary.to_numpy() == known["household_id"].map(true_causes)
+            was_alerted = pd.Series(alerted, index=test.index).loc[known.index].to_numpy()
+            if was_alerted.any():
+                figures["primary_cause_accuracy"] = float(right[was_alerted].mean())
+            figures["primary_cause_checked"] = int(was_alerted.sum())
+            # Every true fall with a known cause, alerted or not: a larger sample.
+            figures["primary_cause_accuracy_all_falls"] = float(right.mean())
+            figures["primary_cause_checked_all_falls"] = len(known)
+            figures["primary_cause_confusion"] = (
+                pd.crosstab(known["household_id"].map(true_causes), attribution.primary.to_numpy())
+                .stack()
+                .loc[lambda counts: counts > 0]
+                .rename_axis(["true", "primary"])
+                .reset_index(name="households")
+                .to_dict(orient="records")
             )
-            figures["primary_cause_checked"] = len(known)
     return figures
 
 

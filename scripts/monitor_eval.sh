@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Early warning measured against the county simulator's truth (issue 7), as a routine:
+# simulate a county once (20,000 persons x 4 years by default), ingest, link, build the panel,
+# then `dixian evaluate monitor`: train on the early years, calibrate on the next one, test on
+# the panel's last month against the simulator's hidden year of true incomes.
+#
+#   scripts/monitor_eval.sh              reuse the workspace; build what is missing; evaluate
+#   scripts/monitor_eval.sh --features   rebuild the panel first (after panel code changes)
+#   scripts/monitor_eval.sh --fresh      start over from the simulation
+#
+# Environment: MON_EVAL_WS (/tmp/mon-eval), MON_EVAL_PERSONS (20000), MON_EVAL_YEARS (4),
+# MON_EVAL_SEED (11), MON_EVAL_BUDGETS ("50 100": alerts per township, one evaluation each).
+# The figures go to $MON_EVAL_WS/reports/monitor-evaluation-<period>-budget<B>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WS="${MON_EVAL_WS:-/tmp/mon-eval}"
+PERSONS="${MON_EVAL_PERSONS:-20000}"
+YEARS="${MON_EVAL_YEARS:-4}"
+SEED="${MON_EVAL_SEED:-11}"
+BUDGETS="${MON_EVAL_BUDGETS:-50 100}"
+DIXIAN=".venv/bin/dixian"
+MODE="${1:-}"
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$1" "$(($(date +%s) - started))"; }
+
+case "$MODE" in
+  "" | --features | --fresh) ;;
+  *) echo "usage: $0 [--features|--fresh]" >&2; exit 2 ;;
+esac
+if [[ "$MODE" == --fresh ]]; then
+  rm -rf "$WS"
+fi
+if [[ ! -f "$WS/dixian.toml" ]]; then
+  step "workspace and simulated county ($PERSONS persons x $YEARS years, seed $SEED)"
+  $DIXIAN init --workspace "$WS" --province 52 --name "monitor evaluation county" >/dev/null
+  $DIXIAN simulate --workspace "$WS" --persons "$PERSONS" --years "$YEARS" --seed "$SEED" \
+    --noise default --json >/dev/null
+  rm -f "$WS/warehouse.duckdb"
+fi
+if [[ ! -f "$WS/warehouse.duckdb" ]]; then
+  step "ingest and link"
+  $DIXIAN ingest --workspace "$WS" --json >/dev/null
+  $DIXIAN link --workspace "$WS" --json >/dev/null
+  MODE=--features
+fi
+if [[ "$MODE" == --features ]]; then
+  step "household panel (dixian features)"
+  $DIXIAN features --workspace "$WS" --json >/dev/null
+fi
+for budget in $BUDGETS; do
+  step "dixian evaluate monitor --budget $budget"
+  $DIXIAN evaluate monitor --workspace "$WS" --budget "$budget" --json \
+    | tee "$WS/reports/monitor-headline-budget$budget.json"
+  for report in "$WS"/reports/monitor-evaluation-????-??.json; do
+    cp "$report" "${report%.json}-budget$budget.json"
+  done
+done
+step "done (commit $(git rev-parse --short HEAD))"
