@@ -331,7 +331,7 @@ def test_server_errors_show_no_internals(harness: WebHarness, monkeypatch) -> No
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret SQL: SELECT * FROM persons WHERE id_number = '52'")
 
-    monkeypatch.setattr(dashboard, "dashboard_figures", explode)
+    monkeypatch.setattr(dashboard, "dashboard_data", explode)
     client = harness.login("analyst")
     response = client.get("/dashboard")
     assert response.status_code == 500

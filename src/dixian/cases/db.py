@@ -8,7 +8,7 @@ settings to the service layer in `session.info`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,29 +32,31 @@ from dixian.cases.audit import (
 )
 from dixian.cases.settings import CaseSettings
 from dixian.config import Workspace
-from dixian.errors import ConfigError
+from dixian.errors import ConfigError, DixianError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PENDING_DENIALS = "pending_denials"
 
 
-def create_cases_engine(url: str) -> Engine:
+def create_cases_engine(url: str, *, read_only: bool = False) -> Engine:
     """A SQLAlchemy engine for the case database, tuned per backend.
 
     SQLite: foreign keys on, WAL, a busy timeout, and `BEGIN IMMEDIATE` so that two writers
-    queue up instead of failing on a read-to-write lock upgrade.
+    queue up instead of failing on a read-to-write lock upgrade. With `read_only` (SQLite
+    only): `query_only` connections whose plain `BEGIN` takes no write lock, so readers run
+    beside the writer (WAL) instead of queueing behind it.
     """
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-            _tune_sqlite(engine)
+            _tune_sqlite(engine, read_only=read_only)
             return engine
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (ArgumentError, ImportError) as exc:
         raise ConfigError(f"cases.database_url: cannot use '{redact_url(url)}': {exc}") from exc
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take over
@@ -65,11 +67,13 @@ def _tune_sqlite(engine: Engine) -> None:
         # WAL + NORMAL stays consistent after a crash; only a power cut may lose the last
         # commits, which is acceptable for the single-office default (PostgreSQL in production).
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def redact_url(url: str) -> str:
@@ -154,6 +158,7 @@ class CasesDatabase:
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader: Engine | None = None
 
     @classmethod
     def open(
@@ -208,6 +213,56 @@ class CasesDatabase:
         finally:
             session.close()
 
+    @contextmanager
+    def read_session(self, *, audit_sink: AuditSink | None = None) -> Iterator[Session]:
+        """One read-only transaction; its audit entries are written before this returns.
+
+        For pages that only read: on SQLite it does not take the write lock (several readers
+        and one writer at a time), on PostgreSQL it is an ordinary transaction. The audit
+        entries the service queues (a read of personal data, an access denial) are handed
+        to `audit_sink` when the block ends, successfully or not, and the block returns only
+        once the sink returned: the entry is committed before the caller can answer with the
+        data (fail closed: if the sink raises, so does this). The default sink appends them
+        in a transaction of their own; the web app passes a group commit. A flush of changed
+        rows raises: writes belong in `session()`.
+        """
+        session = self._read_sessions()
+        session.info["audit_key"] = self.audit_key
+        session.info["settings"] = self.settings
+        session.info[_PENDING_DENIALS] = []
+        session.info[AUDIT_QUEUE] = []
+        event.listen(session, "before_flush", _refuse_writes)
+        sink = audit_sink or self.append_entries
+        try:
+            yield session
+        except BaseException:
+            denials = list(session.info[_PENDING_DENIALS])
+            session.close()
+            if denials:
+                sink(denials)
+            raise
+        entries = [*session.info[_PENDING_DENIALS], *session.info[AUDIT_QUEUE]]
+        # close() ends the transaction without expiring what was loaded (a rollback would).
+        session.close()
+        if entries:
+            sink(entries)
+
+    def _read_sessions(self) -> Session:
+        if self.engine.dialect.name != "sqlite":
+            return self._sessions()
+        if self._reader is None:
+            self._reader = create_cases_engine(
+                self.engine.url.render_as_string(hide_password=False), read_only=True
+            )
+        return Session(self._reader, expire_on_commit=False)
+
+    def append_entries(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append audit entries (keyword arguments of `append_entry`) in one transaction."""
+        with self._sessions.begin() as session:
+            for entry in entries:
+                append_entry(session, key=self.audit_key, flush=False, **entry)
+            session.flush()
+
     def _flush_denials(self, session: Session) -> None:
         pending = session.info.get(_PENDING_DENIALS, [])
         for denial in pending:
@@ -215,10 +270,17 @@ class CasesDatabase:
         pending.clear()
 
     def _write_denials(self, denials: list[Any]) -> None:
-        with self._sessions.begin() as session:
-            for denial in denials:
-                append_entry(session, key=self.audit_key, **denial)
+        self.append_entries(denials)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
+
+
+AuditSink = Callable[[Sequence[Mapping[str, Any]]], None]
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    raise DixianError("a read-only case-database session tried to write; use session()")

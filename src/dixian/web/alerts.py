@@ -7,9 +7,10 @@ by the user's region-code prefix in its WHERE clause (AC-03).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -131,22 +132,7 @@ def list_alerts(
 
 def alerts_by_period(path: Path, *, jurisdiction: str) -> dict[str, int]:
     """Alert counts per period within a jurisdiction (empty when there are no alerts)."""
-    con = _connect(path)
-    if con is None:
-        return {}
-    try:
-        if not _has_table(con):
-            return {}
-        rows = con.execute(
-            f"SELECT period, count(*) FROM {ALERTS_TABLE} WHERE region_code LIKE ? "
-            "AND status <> 'resolved' GROUP BY period ORDER BY period",
-            [jurisdiction + "%"],
-        ).fetchall()
-        return {str(period): int(count) for period, count in rows}
-    except duckdb.Error:
-        return {}
-    finally:
-        con.close()
+    return _with_alerts(path, lambda con: alert_counts(con, jurisdiction=jurisdiction)[0], {})
 
 
 def current_alert_causes(
@@ -156,27 +142,46 @@ def current_alert_causes(
 
     Returns (None, []) when there are no alerts yet.
     """
+    empty: tuple[str | None, list[tuple[str, int]]] = (None, [])
+    return _with_alerts(path, lambda con: alert_counts(con, jurisdiction=jurisdiction)[1:], empty)
+
+
+_T = TypeVar("_T")
+
+
+def _with_alerts(path: Path, read: Callable[[duckdb.DuckDBPyConnection], _T], empty: _T) -> _T:
     con = _connect(path)
     if con is None:
-        return None, []
+        return empty
     try:
-        if not _has_table(con):
-            return None, []
-        like = jurisdiction + "%"
-        row = con.execute(
-            f"SELECT max(period) FROM {ALERTS_TABLE} WHERE region_code LIKE ?", [like]
-        ).fetchone()
-        if not row or row[0] is None:
-            return None, []
-        period = str(row[0])
-        rows = con.execute(
-            f"SELECT primary_cause, count(*) FROM {ALERTS_TABLE} WHERE region_code LIKE ? "
-            "AND period = ? AND status <> 'resolved' AND primary_cause IS NOT NULL "
-            "GROUP BY primary_cause ORDER BY count(*) DESC, primary_cause",
-            [like, row[0]],
-        ).fetchall()
-        return period, [(str(cause), int(count)) for cause, count in rows]
+        return read(con) if _has_table(con) else empty
     except duckdb.Error:
-        return None, []
+        return empty
     finally:
         con.close()
+
+
+def alert_counts(
+    con: duckdb.DuckDBPyConnection, *, jurisdiction: str
+) -> tuple[dict[str, int], str | None, list[tuple[str, int]]]:
+    """Unresolved alerts per period, the latest period, and its alerts per primary cause.
+
+    On an open warehouse connection that holds `monitor_alerts`; filtered by jurisdiction.
+    """
+    like = jurisdiction + "%"
+    rows = con.execute(
+        f"SELECT CAST(period AS VARCHAR), count(*) FILTER (WHERE status <> 'resolved') "
+        f"FROM {ALERTS_TABLE} WHERE region_code LIKE ? GROUP BY ALL ORDER BY 1",
+        [like],
+    ).fetchall()
+    by_period = {str(period): int(count) for period, count in rows if count}
+    if not rows:
+        return by_period, None, []
+    latest = str(rows[-1][0])
+    causes = con.execute(
+        f"SELECT primary_cause, count(*) FROM {ALERTS_TABLE} WHERE region_code LIKE ? "
+        "AND CAST(period AS VARCHAR) = ? AND status <> 'resolved' AND primary_cause IS NOT NULL "
+        "GROUP BY primary_cause ORDER BY count(*) DESC, primary_cause",
+        [like, latest],
+    ).fetchall()
+    return by_period, latest, [(str(cause), int(count)) for cause, count in causes]

@@ -33,6 +33,8 @@ from dixian.errors import (
     TransitionRefused,
     UserError,
 )
+from dixian.web.auditbatch import AuditBatcher
+from dixian.web.dashboard_cache import ChangeWatermark, DashboardCache
 from dixian.web.deps import MustChangePassword, NotSignedIn
 from dixian.web.i18n import translate
 from dixian.web.ratelimit import RateLimiter
@@ -98,6 +100,12 @@ def create_app(
     # SQLite serialises writers anyway; queue this process's threads in order (see db_session).
     is_sqlite = app.state.db.engine.dialect.name == "sqlite"
     app.state.db_lock = threading.RLock() if is_sqlite else None
+    # Audit entries of page reads are committed in groups, before each response (auditbatch).
+    app.state.audit_batcher = AuditBatcher(
+        app.state.db.append_entries, write_lock=app.state.db_lock
+    )
+    app.state.dashboard_cache = DashboardCache()
+    app.state.change_watermark = ChangeWatermark()
 
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.force_https:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from dixian.cases import service
 from dixian.cases.actor import Actor
@@ -258,27 +258,61 @@ class SessionState:
     web_session: WebSession
 
 
+def _find_session(session: Session, token: str) -> WebSession | None:
+    if not token or len(token) > 128:
+        return None
+    return session.scalar(
+        select(WebSession)
+        .where(WebSession.token_hash == hash_token(token))
+        .options(joinedload(WebSession.user))
+    )
+
+
+def _ended_because(web_session: WebSession, settings: WebSettings, now: datetime) -> str | None:
+    """Why a session is over (disabled, idle, absolute), or None while it is live."""
+    if web_session.user.disabled:
+        return "disabled"
+    if now - web_session.last_seen_at > timedelta(seconds=settings.session_idle_seconds):
+        return "idle"
+    if now >= web_session.expires_at:
+        return "absolute"
+    return None
+
+
+def peek_session(
+    session: Session, *, token: str, settings: WebSettings, now: datetime
+) -> tuple[SessionState | None, bool]:
+    """The live session of a token, read only, and whether `resolve_session` must run.
+
+    It must when the session is over (to delete it and audit the expiry) or when its
+    last-seen time is due to move; otherwise nothing needs writing.
+    """
+    web_session = _find_session(session, token)
+    if web_session is None:
+        return None, False
+    if _ended_because(web_session, settings, now) is not None:
+        return None, True
+    state = SessionState(user=web_session.user, web_session=web_session)
+    return state, now - web_session.last_seen_at >= _LAST_SEEN_GRANULARITY
+
+
 def resolve_session(
     session: Session, *, token: str, settings: WebSettings, now: datetime
 ) -> SessionState | None:
     """The live session of a token, or None; expired, idle and disabled sessions are deleted."""
-    if not token or len(token) > 128:
-        return None
-    web_session = session.scalar(
-        select(WebSession).where(WebSession.token_hash == hash_token(token))
-    )
+    web_session = _find_session(session, token)
     if web_session is None:
         return None
     user = web_session.user
-    idle = now - web_session.last_seen_at > timedelta(seconds=settings.session_idle_seconds)
-    if now >= web_session.expires_at or idle or user.disabled:
+    reason = _ended_because(web_session, settings, now)
+    if reason is not None:
         audit(
             session,
             actor=Actor.from_user(user, source_ip=web_session.ip),
             event_code="SESSION_EXPIRED",
             object_type="web_session",
             object_id=web_session.id,
-            reason="disabled" if user.disabled else ("idle" if idle else "absolute"),
+            reason=reason,
         )
         session.delete(web_session)
         session.flush()

@@ -50,6 +50,8 @@ class DashboardFigures:
     period_source: str
     discoveries_by_month: list[int]
     monitored_by_month: list[int]
+    # "warehouse": registry status per data period; "cases": case monitoring dates.
+    monitored_source: str
     causes: list[tuple[str, int]]
     by_village: dict[str, int]
     townships: list[dict[str, Any]]
@@ -88,13 +90,20 @@ def latest_case_month(session: Session, *, actor: Actor) -> str | None:
 
 
 def dashboard_figures(
-    session: Session, *, actor: Actor, today: date, end_month: str | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    today: date,
+    end_month: str | None = None,
+    monitored_by_period: dict[str, int] | None = None,
 ) -> DashboardFigures:
     """KPIs, monthly trend, causes, per-village and per-township counts for the actor.
 
     The 12-month window ends at `end_month` (the latest period in the warehouse, when the
     caller found one), else at the latest case activity, else at today's month: data lags,
     and a window ending today would show a county whose feeds end earlier as all zeros.
+    Monitoring objects per month come from `monitored_by_period` (the registry's status in
+    each data period, from the warehouse) when given, else from the cases' monitoring dates.
     """
     by_state: dict[CaseState, int] = dict(
         session.execute(
@@ -131,7 +140,12 @@ def dashboard_figures(
         .group_by(Discovery.period)
     ).all():
         discovered[str(clue_period)] += int(count)
-    monitored = _monitored_by_month(session, actor=actor, months=months)
+    if monitored_by_period is not None:
+        monitored = [monitored_by_period.get(m, 0) for m in months]
+        monitored_source = "warehouse"
+    else:
+        monitored = _monitored_by_month(session, actor=actor, months=months)
+        monitored_source = "cases"
     causes = [
         (str(cause), int(count))
         for cause, count in session.execute(
@@ -164,6 +178,7 @@ def dashboard_figures(
         period_source=source,
         discoveries_by_month=[discovered[m] for m in months],
         monitored_by_month=monitored,
+        monitored_source=monitored_source,
         causes=causes,
         by_village=by_village,
         townships=sorted(townships.values(), key=lambda r: r["code"]),

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from dixian.cases.actor import Actor
 from dixian.cases.db import CasesDatabase
 from dixian.cases.models import User
-from dixian.web.auth import RequestContext, resolve_session
+from dixian.web.auditbatch import AuditBatcher
+from dixian.web.auth import RequestContext, peek_session, resolve_session
 from dixian.web.permissions import Permission, has_permission
 from dixian.web.security import (
     CSRF_FIELD,
@@ -79,6 +80,19 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def read_session(request: Request) -> Iterator[Session]:
+    """One read-only case-database transaction for this request (pages that only read).
+
+    It takes no write lock; the audit entries it queues (reads of personal data, denials)
+    are committed through the app's group commit before the block ends, so the response
+    leaves only after its audit entry is durable. Never open it inside `db_session`.
+    """
+    batcher: AuditBatcher = request.app.state.audit_batcher
+    with database(request).read_session(audit_sink=batcher.write) as session:
+        yield session
+
+
 def request_context(request: Request) -> RequestContext:
     """Client address and request id for the audit ledger."""
     return RequestContext(
@@ -108,11 +122,16 @@ def optional_user(request: Request) -> User | None:
     user: User | None = None
     if token:
         settings = settings_of(request)
-        with db_session(request) as session:
-            state = resolve_session(session, token=token, settings=settings, now=now(request))
-            if state is not None:
-                user = state.user
-                request.state.token_hash = state.web_session.token_hash
+        at = now(request)
+        # Most requests only read the session; an expiry or a last-seen update writes.
+        with read_session(request) as session:
+            state, must_write = peek_session(session, token=token, settings=settings, now=at)
+        if must_write:
+            with db_session(request) as session:
+                state = resolve_session(session, token=token, settings=settings, now=at)
+        if state is not None:
+            user = state.user
+            request.state.token_hash = state.web_session.token_hash
         request.state.bearer = bearer
         if user is not None:
             request.state.csrf_token = csrf_token_for(token)

@@ -103,6 +103,8 @@ class DashboardPublic(BaseModel):
     period: str
     discoveries_by_month: list[int]
     monitored_by_month: list[int]
+    # "warehouse": registry status per data period; "cases": case monitoring dates.
+    monitored_source: str
     causes: dict[str, int]
     townships: list[dict[str, Any]]
 

@@ -18,18 +18,19 @@ from dixian.cases.case_models import Case
 from dixian.cases.enums import CaseState
 from dixian.cases.models import User
 from dixian.web.auth import end_session, sign_in
-from dixian.web.dashboard import dashboard_figures
 from dixian.web.deps import (
     RecordId,
     actor_for,
     db_session,
     now,
+    read_session,
     request_context,
     require,
     session_token,
     settings_of,
 )
 from dixian.web.permissions import ROLE_PERMISSIONS, Permission
+from dixian.web.routes.dashboard import cached_dashboard
 from dixian.web.routes.households import household_file
 from dixian.web.schemas import (
     AuditEntryPublic,
@@ -49,7 +50,6 @@ from dixian.web.schemas import (
 )
 from dixian.web.security import origin_is_foreign
 from dixian.web.selfreport import SelfReport, submit_self_report
-from dixian.web.warehouse import latest_period
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -149,7 +149,7 @@ def api_cases(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasesPublic:
     """Cases of the user's jurisdiction, newest first, paginated."""
-    with db_session(request) as session:
+    with read_session(request) as session:
         cases = service.list_cases(
             session,
             actor=actor_for(request, user),
@@ -174,7 +174,7 @@ def api_case(
     user: Annotated[User, Depends(require(Permission.CASES_READ))],
 ) -> CasePublic:
     """One case with the workflow actions this user may take."""
-    with db_session(request) as session:
+    with read_session(request) as session:
         actor = actor_for(request, user)
         case = service.get_case(session, actor=actor, case_id=case_id)
         actions = sorted({t.action for t in service.available_actions(case, actor=actor)})
@@ -223,7 +223,7 @@ def api_household(
     user: Annotated[User, Depends(require(Permission.HOUSEHOLDS_READ))],
 ) -> HouseholdPublic:
     """The household file with masked ID numbers."""
-    with db_session(request) as session:
+    with read_session(request) as session:
         household = service.get_household(
             session, actor=actor_for(request, user), household_id=household_id
         )
@@ -262,21 +262,14 @@ def api_dashboard(
     request: Request, user: Annotated[User, Depends(require(Permission.DASHBOARD_VIEW))]
 ) -> DashboardPublic:
     """Dashboard figures of the user's jurisdiction."""
-    with db_session(request) as session:
-        figures = dashboard_figures(
-            session,
-            actor=actor_for(request, user),
-            today=now(request).date(),
-            end_month=latest_period(
-                request.app.state.workspace.warehouse_path, jurisdiction=user.jurisdiction
-            ),
-        )
+    figures = cached_dashboard(request, user).figures
     return DashboardPublic(
         kpis=figures.kpis,
         months=figures.months,
         period=figures.period,
         discoveries_by_month=figures.discoveries_by_month,
         monitored_by_month=figures.monitored_by_month,
+        monitored_source=figures.monitored_source,
         causes=dict(figures.causes),
         townships=figures.townships,
     )

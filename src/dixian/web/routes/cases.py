@@ -16,7 +16,15 @@ from dixian.cases import service
 from dixian.cases.enums import CaseState, MeasureStatus, MonitoringObjectType
 from dixian.cases.models import User
 from dixian.cases.workflow import Transition
-from dixian.web.deps import RecordId, actor_for, db_session, now, require, settings_of
+from dixian.web.deps import (
+    RecordId,
+    actor_for,
+    db_session,
+    now,
+    read_session,
+    require,
+    settings_of,
+)
 from dixian.web.exports import cases_workbook
 from dixian.web.labels import code_labels, enum_label, measure_status_label
 from dixian.web.permissions import Permission, has_permission
@@ -65,7 +73,7 @@ def case_list(
     """The cases of the user's jurisdiction."""
     states = _states(state)
     today = now(request).date()
-    with db_session(request) as session:
+    with read_session(request) as session:
         actor = actor_for(request, user)
         cases = service.list_cases(
             session,
@@ -178,7 +186,7 @@ def case_detail(
 ) -> Response:
     """One case: household, state, history, and the actions the user may take."""
     locale = request_locale(request, settings_of(request))
-    with db_session(request) as session:
+    with read_session(request) as session:
         actor = actor_for(request, user)
         case = service.get_case(session, actor=actor, case_id=case_id)
         actions = (

@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from dixian.cases.models import User
-from dixian.web.alerts import alerts_by_period, current_alert_causes
-from dixian.web.dashboard import dashboard_figures, region_names
-from dixian.web.deps import actor_for, db_session, now, require, settings_of
+from dixian.web.dashboard import region_names
+from dixian.web.dashboard_cache import DashboardData, dashboard_data
+from dixian.web.deps import actor_for, now, read_session, require, settings_of
 from dixian.web.i18n import translate
 from dixian.web.labels import code_labels
 from dixian.web.permissions import Permission
 from dixian.web.render import render_page, request_locale
-from dixian.web.warehouse import latest_period
 
 router = APIRouter()
 
@@ -25,26 +24,32 @@ def _reference_dir(request: Request) -> Any:
     return request.app.state.workspace.root / "reference"
 
 
+def cached_dashboard(request: Request, user: User) -> DashboardData:
+    """The figures of the user's jurisdiction, from the app's cache when the data is unchanged."""
+    with read_session(request) as session:
+        return dashboard_data(
+            request.app.state.dashboard_cache,
+            request.app.state.change_watermark,
+            session,
+            actor=actor_for(request, user),
+            today=now(request).date(),
+            warehouse_path=request.app.state.workspace.warehouse_path,
+        )
+
+
 @router.get("/dashboard", include_in_schema=False)
 def dashboard(
     request: Request, user: Annotated[User, Depends(require(Permission.DASHBOARD_VIEW))]
 ) -> Response:
     """KPIs and charts of the user's jurisdiction."""
     locale = request_locale(request, settings_of(request))
-    warehouse = request.app.state.workspace.warehouse_path
-    with db_session(request) as session:
-        figures = dashboard_figures(
-            session,
-            actor=actor_for(request, user),
-            today=now(request).date(),
-            end_month=latest_period(warehouse, jurisdiction=user.jurisdiction),
-        )
-    alerts = alerts_by_period(warehouse, jurisdiction=user.jurisdiction)
+    data = cached_dashboard(request, user)
+    figures, alerts = data.figures, data.warehouse.alerts_by_period
     cause_counts, causes_caption = figures.causes, translate(locale, "dashboard.causes_cases")
     if not cause_counts:
         # Cases carry a cause only once the county confirms them; until then the current
         # alerts' primary causes keep a fresh workspace's chart from being empty.
-        alert_period, cause_counts = current_alert_causes(warehouse, jurisdiction=user.jurisdiction)
+        alert_period, cause_counts = data.warehouse.alert_period, data.warehouse.alert_causes
         if alert_period is not None:
             causes_caption = translate(locale, "dashboard.causes_alerts", period=alert_period)
     causes = code_labels("cause", locale)
@@ -101,6 +106,7 @@ def dashboard(
             "period": figures.period,
             "period_source": figures.period_source,
             "causes_caption": causes_caption,
+            "monitored_source": figures.monitored_source,
         },
     )
 

@@ -14,12 +14,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from dixian.cases import service
 from dixian.cases.audit import mask_id_number
-from dixian.cases.case_models import Case, Discovery
+from dixian.cases.case_models import AssistancePlan, Case, Discovery
 from dixian.cases.models import Household, User
-from dixian.web.deps import actor_for, db_session, require, settings_of
+from dixian.web.deps import actor_for, db_session, read_session, require, settings_of
 from dixian.web.labels import code_labels, enum_label
 from dixian.web.permissions import Permission, has_permission
 from dixian.web.render import render_page, request_locale
@@ -45,8 +46,20 @@ def household_file(session: Any, household: Household, *, locale: str) -> dict[s
             select(Discovery).where(Discovery.household_pk == household.id).order_by(Discovery.id)
         )
     )
+    # The timeline reads every case's visits, reviews, plans with measures and follow-ups:
+    # one query per collection for all cases, not one per case (N+1).
     cases = list(
-        session.scalars(select(Case).where(Case.household_pk == household.id).order_by(Case.id))
+        session.scalars(
+            select(Case)
+            .where(Case.household_pk == household.id)
+            .order_by(Case.id)
+            .options(
+                selectinload(Case.visits),
+                selectinload(Case.reviews),
+                selectinload(Case.plans).selectinload(AssistancePlan.measures),
+                selectinload(Case.follow_ups),
+            )
+        )
     )
     events: list[dict[str, Any]] = []
     for d in discoveries:
@@ -137,7 +150,7 @@ def household_page(
 ) -> Response:
     """The household file."""
     locale = request_locale(request, settings_of(request))
-    with db_session(request) as session:
+    with read_session(request) as session:
         household = service.get_household(
             session, actor=actor_for(request, user), household_id=household_id
         )
