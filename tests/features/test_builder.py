@@ -280,7 +280,7 @@ _CACHE: dict[int, dict[tuple[str, str], dict[str, Any]]] = {}
 
 def _rows(backend: Any) -> dict[tuple[str, str], dict[str, Any]]:
     if id(backend) not in _CACHE:
-        settings = FeatureSettings(farm_net_income_per_mu=0)
+        settings = FeatureSettings(farm_net_income_per_mu=0, employment_carry_months=1)
         panel = build_household_period(backend, settings=settings)
         check_panel_table(panel)
         frame = panel.to_pandas()
@@ -354,12 +354,15 @@ def test_spending_assets_flags_and_death(warehouse: Any) -> None:
 def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
     from dixian.features.store import update_household_period
 
-    first = update_household_period(warehouse, periods=["2023-01"], complete_windows_only=False)
+    monthly = FeatureSettings(employment_carry_months=1)  # the fixture's employment is monthly
+    first = update_household_period(
+        warehouse, periods=["2023-01"], complete_windows_only=False, settings=monthly
+    )
     assert first["rows_written"] == 2 and first["rows_total"] == 2
-    rest = update_household_period(warehouse, complete_windows_only=False)
+    rest = update_household_period(warehouse, complete_windows_only=False, settings=monthly)
     assert rest["periods"] == ALL_MONTHS[1:]
     assert rest["rows_total"] == 2 * len(ALL_MONTHS)
-    again = update_household_period(warehouse, complete_windows_only=False)
+    again = update_household_period(warehouse, complete_windows_only=False, settings=monthly)
     assert again["periods_built"] == 0
     stored = warehouse.table("household_period").to_pandas()
     jan24 = stored[(stored.household_id == "h1") & (stored.period == "2024-01")].iloc[0]
@@ -371,7 +374,7 @@ def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
 def test_spark_builds_the_same_panel(warehouse: Any, spark_backend: Any) -> None:
     import pandas as pd
 
-    settings = FeatureSettings(farm_net_income_per_mu=0)
+    settings = FeatureSettings(farm_net_income_per_mu=0, employment_carry_months=1)
     before = set(spark_backend.list_tables())
     spark_warehouse = _build_warehouse(spark_backend)
     try:
@@ -397,6 +400,43 @@ def test_default_build_skips_periods_with_a_short_window() -> None:
     figures = update_household_period(backend)
     assert figures["periods"] == ["2023-12", "2024-01"]  # 12 months of data from 2023-01
     assert figures["income_model"]["source"] == "configured"
+
+
+def test_quarterly_employment_snapshots_hold_until_the_next_record() -> None:
+    from dixian.features._wages import employment_wages
+
+    backend = ibis.duckdb.connect()
+    snapshots = [  # quarter-end reports of one migrant worker; the job ends in September
+        ("q1", date(2023, 3, 1), "employed", 3000.0),
+        ("q2", date(2023, 6, 1), "employed", 3300.0),
+        ("q3", date(2023, 9, 1), "unemployed", 0.0),
+    ]
+    _staged(
+        backend,
+        "employment",
+        [
+            {"_record_id": r, "report_month": d, "employment_status": st, "monthly_wage": w}
+            for r, d, st, w in snapshots
+        ],
+        {"report_month": "date", "employment_status": "string", "monthly_wage": "float64"},
+    )
+    _table(
+        backend,
+        "person_link",
+        [{"_record_id": r, "dataset": "employment", "person_id": "p1"} for r, *_ in snapshots],
+        {"_record_id": "string", "dataset": "string", "person_id": "string"},
+    )
+    grid = ibis.memtable(
+        [
+            {"household_id": "h1", "period": p, "p_month": 2023 * 12 + m - 1, "person_id": "p1"}
+            for p, m in (("2023-04", 4), ("2023-12", 12))
+        ]
+    )
+    result = employment_wages(backend, grid, FeatureSettings())
+    assert result is not None
+    wages = dict(result.values.to_pandas()[["period", "wages_employment"]].values.tolist())
+    assert wages["2023-04"] == pytest.approx(2 * 3000.0)  # March and April so far
+    assert wages["2023-12"] == pytest.approx(3 * 3000.0 + 3 * 3300.0)  # ended at the Q3 report
 
 
 def test_unreported_income_model_is_fitted_on_registry_incomes() -> None:

@@ -192,17 +192,9 @@ def _window_sum(
 def incomes(
     backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
 ) -> _Part | None:
-    """Wages and transfers over 12 months (sums of monthly department records)."""
+    """Payroll wages and transfers over 12 months (sums of monthly payments); wages from
+    employment records are in `_wages`."""
     specs: list[dict[str, Any]] = [
-        {
-            "dataset": "employment",
-            "date_column": "report_month",
-            "amount": "monthly_wage",
-            "output": "wages_employment",
-            "evidence_column": "income_wages_pc",
-            "keep": lambda t: t.employment_status == "employed",
-            "extra": ["employment_status"],
-        },
         {
             "dataset": "public_payroll",
             "date_column": "report_month",

@@ -95,8 +95,7 @@ def farm_labour(
     )
     if employment is not None:
         migrants = employment.filter(
-            (employment.employment_type == "migrant")
-            & (employment.employment_status == "employed")
+            (employment.employment_type == "migrant") & (employment.employment_status == "employed")
         )
         joined = window(
             _with_month(migrants, "report_month"), grid, "e_month", settings.window_months

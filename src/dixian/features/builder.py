@@ -21,6 +21,7 @@ from dixian.errors import UserError
 from dixian.features import _columns as cols
 from dixian.features import _income_model as income_model
 from dixian.features import _status as status
+from dixian.features import _wages as wages
 from dixian.features.panel_schema import PANEL_COLUMNS
 from dixian.features.sources import MEMBERSHIP_TABLE, PERSONS_TABLE, linked_rows, month_index
 
@@ -48,6 +49,7 @@ class FeatureSettings:
     farm_fit_min_households: int = 30
     deposit_interest_rate: float = 0.015
     payroll_recent_months: int = 3
+    employment_carry_months: int = 3
 
 
 def period_table(periods: Sequence[str]) -> ir.Table:
@@ -213,6 +215,7 @@ def build_household_period(
             cols.labour(backend, grid, settings),
             income_model.farm_labour(backend, grid, settings, _in_window),
             cols.incomes(backend, grid, settings, _in_window),
+            wages.employment_wages(backend, grid, settings),
             cols.assistance(backend, grid, settings, _in_window),
             status.assets(backend, grid, settings, _in_window),
             status.spending(backend, grid, settings, _in_window),
