@@ -195,18 +195,25 @@ weak_span as (
 )
 select w.profile_id, w.dataset, w.slot, w.n_records, m.person_id,
        m.first_period < m.last_period as recurs,
-       m.first_period < s.first_period and m.last_period > s.last_period as around,
+       m.first_period < s.first_period or m.last_period > s.last_period as elsewhen,
+       (m.first_period < s.first_period or s.first_period <= b.first_period)
+       and (m.last_period > s.last_period or s.last_period >= b.last_period) as around,
        count(*) over (partition by w.profile_id) as namesakes
 from weak w
 join members m
   on w.context = m.context and w.name_key = m.name_key
  and w.region_code is not distinct from m.region_code
 join weak_span s using (profile_id)
+join bounds b on b.dataset = w.dataset
 """
 
 # A person who already holds a row in the profile's slot (anywhere in the dataset) is not
-# the person of a second row there. Of several namesakes the one left must have rows
-# before and after the profile's (a gap where it is); a lone candidate must recur.
+# the person of a second row there. The candidate left must have rows in other periods
+# than the profile's (in a yearly dataset of one year nobody does: every row there is a
+# person's only one, and a namesake's row says nothing). Of several namesakes the one
+# left must have rows before and after the profile's (a gap where it is; at the first or
+# last period of the data that side cannot be seen). Without slots (the ID number is not
+# in the dataset's key, or the key has no time) the candidate must recur (two periods).
 _DECIDE_SQL = """
 with free as (
     select c.* from candidates c
@@ -215,8 +222,21 @@ with free as (
 )
 select profile_id, any_value(person_id) from free
 group by profile_id
-having count(*) = 1 and bool_and(recurs) and bool_and(namesakes = 1 or around)
+having count(*) = 1
+   and bool_and(elsewhen and (recurs or slot is not null))
+   and bool_and(namesakes = 1 or around)
 """
+
+
+def _bounds(records: ir.Table, datasets: list[str]) -> pa.Table:
+    """First and last period of each dataset (engine side)."""
+    chosen = records.filter(records["dataset"].isin(datasets))
+    table: pa.Table = (
+        chosen.group_by("dataset")
+        .aggregate(first_period=chosen["_period"].min(), last_period=chosen["_period"].max())
+        .to_pyarrow()
+    )
+    return table
 
 
 def context_links(
@@ -232,8 +252,10 @@ def context_links(
     dataset, context, name and village. A candidate who already holds a row in the
     profile's slot anywhere in the dataset (a person draws one pension a month) is out;
     a profile with two records in one slot (two namesakes, or a duplicate) is left
-    alone. The profile joins the one candidate left when that person recurs there (rows
-    in two periods) and, if there were namesakes, has rows before and after the profile's.
+    alone. The profile joins the one candidate left when that person has rows in other
+    periods than the profile's and, if there were namesakes, rows before and after the
+    profile's (or the profile is at the edge of the data); in a dataset without slots the
+    candidate must recur (two periods).
 
     Args:
         records: `dixian.link.records.person_records` (with `context` and `slot`).
@@ -265,6 +287,8 @@ def context_links(
         }
     )
     con.register("known", known_table)
+    datasets = sorted({d for d in _dataset_of(weak.column("context")).to_pylist() if d})
+    con.register("bounds", _bounds(records, datasets))
     candidates = con.sql(_CANDIDATES_SQL).fetch_arrow_table()
     con.register("candidates", candidates)
     persons = pa.array(sorted(set(candidates.column("person_id").to_pylist())), pa.string())

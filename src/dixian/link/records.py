@@ -37,8 +37,9 @@ class RecordSource:
     fields: dict[str, str]
     household_number: str | None
     relation_to_head: str | None
-    # The dataset's key fields other than the ID number: a person has at most one row per
-    # value of them (e.g. the payment month). Empty when the ID number is not in the key.
+    # The dataset's key fields other than the ID number when they include a time (a date
+    # or a year): a person has at most one row per value of them (e.g. the payment month).
+    # Empty otherwise (a plate number in the key is the vehicle, not a time slot).
     slot_fields: tuple[str, ...] = ()
 
 
@@ -52,11 +53,9 @@ def record_sources() -> list[RecordSource]:
             household = dataset.field_with_role("household_number")
             relation = dataset.field_with_role("relation_to_head")
             id_field = fields.get("id_number")
-            slot = (
-                tuple(key for key in dataset.key_fields if key != id_field)
-                if id_field in dataset.key_fields
-                else ()
-            )
+            rest = tuple(key for key in dataset.key_fields if key != id_field)
+            timed = any(_is_time(dataset, key) for key in rest)
+            slot = rest if id_field in dataset.key_fields and timed else ()
             sources.append(
                 RecordSource(
                     dataset=dataset.name,
@@ -67,6 +66,11 @@ def record_sources() -> list[RecordSource]:
                 )
             )
     return sources
+
+
+def _is_time(dataset: Dataset, name: str) -> bool:
+    spec = dataset.field(name)
+    return spec.type == "date" or (spec.type == "integer" and name.endswith("year"))
 
 
 def _identity_fields(dataset: Dataset) -> dict[str, str]:
