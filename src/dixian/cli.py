@@ -101,6 +101,19 @@ def _register_stage_commands() -> None:
 _register_stage_commands()
 
 
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """Click's usage-error class, and the copy recent Typer versions carry of click."""
+    import click
+
+    found: list[type[Exception]] = [click.exceptions.ClickException]
+    try:
+        from typer import _click as vendored
+    except ImportError:
+        return tuple(found)
+    found.append(vendored.exceptions.ClickException)
+    return tuple(found)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (user errors: one line on stderr, code 2+)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -117,10 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr_console.print("aborted")
         return 130
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+        if isinstance(exc, _click_exceptions()):
+            exc.show()  # type: ignore[attr-defined]
             return 2
         raise
     # In non-standalone mode click returns the code of a typer.Exit raised by a command.
