@@ -10,6 +10,7 @@ from dixian.monitor import (
     DEFAULT_FEATURES,
     RiskModel,
     attribute_causes,
+    cause_evidence,
     cause_labels,
     choose_causes,
     feature_causes,
@@ -121,3 +122,29 @@ def test_reason_uses_the_households_own_values() -> None:
     assert "下降 35%" in render_reason(
         "other", {"income_pc": 6500.0, "income_change_yoy": -0.35}, features=DEFAULT_FEATURES
     )
+
+
+def test_an_event_the_household_shows_comes_before_other_causes() -> None:
+    by_cause = pd.DataFrame(
+        {
+            "other": [0.0, 0.0, 0.0],
+            "illness": [0.9, 0.9, 0.9],
+            "disaster": [0.2, 0.2, -0.1],
+            "lack_of_labour": [0.5, 0.5, 0.5],
+        }
+    )
+    X = pd.DataFrame(
+        {
+            "medical_oop_12m": [0.0, 0.0, 0.0],  # a chronically ill member, no spending
+            "disaster_loss_12m": [4000.0, 0.0, 4000.0],
+        }
+    )
+    evidence = cause_evidence(X)
+    assert evidence["disaster"].tolist() == [True, False, True]
+    primary, secondary = choose_causes(by_cause, evidence=evidence)
+    # Row 0: the disaster it suffered; row 1: nothing shown, contributions decide; row 2: the
+    # disaster lowered the model's risk, so it is not named.
+    assert primary.tolist() == ["disaster", "illness", "illness"]
+    assert secondary.tolist() == ["illness", "lack_of_labour", "lack_of_labour"]
+    # Without evidence the old rule holds.
+    assert choose_causes(by_cause)[0].tolist() == ["illness"] * 3

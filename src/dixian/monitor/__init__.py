@@ -15,6 +15,7 @@ from dixian.monitor.calibration import Calibrator, choose_calibrator, fit_calibr
 from dixian.monitor.causes import (
     CauseAttribution,
     attribute_causes,
+    cause_evidence,
     cause_labels,
     choose_causes,
     group_contributions,
@@ -50,6 +51,7 @@ __all__ = [
     "below_line_target",
     "build_features",
     "build_labels",
+    "cause_evidence",
     "cause_labels",
     "choose_calibrator",
     "choose_causes",

@@ -10,6 +10,14 @@ when it reaches `min_logodds`; otherwise `other`. Income level and income change
 `other`: they say *that* a household is falling, not *why*, and a caseworker needs the why.
 A secondary cause is the next specific cause whose contribution is at least `secondary_ratio`
 of the primary's.
+
+Risk events come first when the household's own data show them (`CAUSE_EVIDENCE`): a cause
+such as illness, disaster or job loss is preferred as primary only if the household spent on
+it, lost by it or shows it (medical spending, a disaster loss, a job loss or falling wages…),
+and then before a structural cause (lack of labour, of capital…) or an event the data do not
+show. Contributions alone named 因病 for households with a chronically ill member and no
+spending, whose fall came from elsewhere; the household needs to hear about the event that
+happened to it.
 """
 
 from __future__ import annotations
@@ -25,6 +33,22 @@ from dixian.errors import UserError
 from dixian.monitor.model import RiskModel
 
 RESIDUAL_CAUSE = "other"
+
+# Event causes and the feature values that show the event happened to the household:
+# (feature, "positive") holds when the value is > 0, (feature, "negative") when it is < 0.
+CAUSE_EVIDENCE: dict[str, tuple[tuple[str, str], ...]] = {
+    "illness": (
+        ("medical_oop_12m", "positive"),
+        ("medical_oop_share", "positive"),
+        ("outpatient_oop_3m", "positive"),
+    ),
+    "disaster": (("disaster_loss_12m", "positive"), ("disaster_affected", "positive")),
+    "schooling": (("schooling_cost_12m", "positive"), ("schooling_share", "positive")),
+    "unstable_employment": (("job_loss", "positive"), ("wage_pc_change", "negative")),
+    "accident": (("labourer_shock", "positive"),),
+    "failed_project": (("operating_pc_change", "negative"),),
+    "disability": (("disabled_members", "positive"),),
+}
 
 
 @cache
@@ -76,24 +100,68 @@ def group_contributions(
     return pd.DataFrame(grouped, columns=causes, index=contributions.index)
 
 
+def cause_evidence(
+    X: pd.DataFrame, evidence: Mapping[str, Sequence[tuple[str, str]]] = CAUSE_EVIDENCE
+) -> pd.DataFrame:
+    """Per household, whether its own values show each event cause (one boolean column each).
+
+    Only causes with at least one evidence feature in `X` get a column.
+    """
+    shown: dict[str, pd.Series] = {}
+    for cause, checks in evidence.items():
+        present = [(name, sign) for name, sign in checks if name in X.columns]
+        if not present:
+            continue
+        hit = pd.Series(False, index=X.index)
+        for name, sign in present:
+            values = pd.to_numeric(X[name], errors="coerce")
+            hit |= (values > 0) if sign == "positive" else (values < 0)
+        shown[cause] = hit.fillna(False).astype(bool)
+    return pd.DataFrame(shown, index=X.index)
+
+
 def choose_causes(
-    by_cause: pd.DataFrame, *, min_logodds: float = 0.05, secondary_ratio: float = 0.3
+    by_cause: pd.DataFrame,
+    *,
+    min_logodds: float = 0.05,
+    secondary_ratio: float = 0.3,
+    evidence: pd.DataFrame | None = None,
 ) -> tuple[pd.Series, pd.Series]:
-    """Primary and secondary cause per row from per-cause contributions."""
+    """Primary and secondary cause per row from per-cause contributions.
+
+    With `evidence` (from `cause_evidence`), an event cause the household's data show and
+    whose contribution is positive ranks before every other specific cause.
+    """
     specific = [column for column in by_cause.columns if column != RESIDUAL_CAUSE]
     if not specific:
         residual = pd.Series(RESIDUAL_CAUSE, index=by_cause.index, dtype="object")
         return residual, pd.Series(None, index=by_cause.index, dtype="object")
     values = by_cause[specific].to_numpy()
-    order = np.argsort(-values, axis=1, kind="stable")
+    key = values.copy()
+    qualified = values >= min_logodds
+    if evidence is not None:
+        shown = np.column_stack(
+            [
+                evidence[name].to_numpy(dtype=bool)
+                if name in evidence.columns
+                else np.zeros(len(values), dtype=bool)
+                for name in specific
+            ]
+        )
+        preferred = shown & (values > 0.0)
+        # Shown events sort above everything else; among them, by contribution.
+        key = np.where(preferred, values + 1e6, values)
+        qualified |= preferred
+    order = np.argsort(-key, axis=1, kind="stable")
     rows = np.arange(len(values))
     first = values[rows, order[:, 0]]
+    first_ok = qualified[rows, order[:, 0]]
     names = np.asarray(specific, dtype=object)
-    primary = np.where(first >= min_logodds, names[order[:, 0]], RESIDUAL_CAUSE)
+    primary = np.where(first_ok, names[order[:, 0]], RESIDUAL_CAUSE)
     if len(specific) > 1:
         second = values[rows, order[:, 1]]
-        has_second = (first >= min_logodds) & (second >= max(min_logodds, 0.0))
-        has_second &= second >= secondary_ratio * first
+        has_second = first_ok & (second >= min_logodds)
+        has_second &= second >= secondary_ratio * np.maximum(first, min_logodds)
         secondary = np.where(has_second, names[order[:, 1]], np.full(len(values), None))
     else:
         secondary = np.full(len(values), None, dtype=object)
@@ -111,6 +179,7 @@ def attribute_causes(
     min_logodds: float = 0.05,
     secondary_ratio: float = 0.3,
     contributions: pd.DataFrame | None = None,
+    evidence: Mapping[str, Sequence[tuple[str, str]]] | None = CAUSE_EVIDENCE,
 ) -> CauseAttribution:
     """Per-household cause contributions, primary and secondary causes.
 
@@ -122,6 +191,7 @@ def attribute_causes(
         secondary_ratio: a secondary cause needs at least this share of the primary's.
         contributions: `model.contributions(X)` if already computed (TreeSHAP is the costly
             part of explaining).
+        evidence: event cause → the features that show it (None: contributions alone).
 
     Returns:
         The attribution; `by_cause.sum(axis=1) + bias` equals `model.decision_function(X)`.
@@ -130,7 +200,10 @@ def attribute_causes(
         contributions = model.contributions(X)
     by_cause = group_contributions(contributions, feature_causes)
     primary, secondary = choose_causes(
-        by_cause, min_logodds=min_logodds, secondary_ratio=secondary_ratio
+        by_cause,
+        min_logodds=min_logodds,
+        secondary_ratio=secondary_ratio,
+        evidence=None if evidence is None else cause_evidence(X, evidence),
     )
     return CauseAttribution(
         by_cause=by_cause,
