@@ -21,8 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dixian.errors import NotFound, UserError
 from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence
 from dixian.policy import PolicySet
-from dixian.verify.batch import explain_history
-from dixian.verify.lookup import MissingTable, members_of, memberships_of, panel_history
+from dixian.verify.batch import explain_history, history_needed, program_statuses
+from dixian.verify.lookup import (
+    MissingTable,
+    current_households,
+    members_of,
+    memberships_of,
+    panel_history,
+)
 from dixian.verify.results import ProgramResult, Status
 
 # A declared amount may be this much below the records before it counts as under-declared:
@@ -135,10 +141,10 @@ def _normalise_id(text: str) -> str:
 
 def _find_household(
     backend: Any, declaration: Declaration, period: str | None
-) -> tuple[str, dict[str, str]]:
-    """The household and the declared persons found (person_id → ID number)."""
+) -> tuple[str, dict[str, str], list[dict[str, Any]]]:
+    """The household, the declared persons found (person_id → ID number), their rows."""
     if declaration.household_id is not None:
-        return declaration.household_id, {}
+        return declaration.household_id, {}, []
     ids = [_normalise_id(member.id_number) for member in declaration.members]
     try:
         rows = memberships_of(backend, ids, period)
@@ -149,17 +155,24 @@ def _find_household(
         ) from None
     if not rows:
         raise NotFound("no declared member was found in the household registration records")
-    latest = max(row["period"] for row in rows)
-    counts = Counter(row["household_id"] for row in rows if row["period"] == latest)
+    # Each declared person's household now (their latest row); the household most of them
+    # belong to, the lowest id on a tie.
+    counts = Counter(current_households(rows, period).values())
+    top = max(counts.values())
+    household = min(h for h, n in counts.items() if n == top)
     known = {str(row["person_id"]): str(row["id_number"]) for row in rows}
-    return str(counts.most_common(1)[0][0]), known
+    return household, known, rows
 
 
 def _registered_ids(
-    backend: Any, household_id: str, period: str, known: dict[str, str]
+    backend: Any,
+    household_id: str,
+    period: str,
+    known: dict[str, str],
+    known_rows: list[dict[str, Any]],
 ) -> dict[str, str] | None:
     try:
-        return members_of(backend, household_id, period, known=known)
+        return members_of(backend, household_id, period, known=known, known_rows=known_rows)
     except MissingTable:
         return None
 
@@ -297,9 +310,15 @@ def verify_application(
     Raises:
         NotFound: the household or its panel row does not exist.
     """
-    household_id, known = _find_household(backend, declaration, declaration.period)
+    household_id, known, known_rows = _find_household(backend, declaration, declaration.period)
+    programs = declaration.programs
     try:
-        rows = panel_history(backend, household_id, declaration.period)
+        rows = panel_history(
+            backend,
+            household_id,
+            declaration.period,
+            last=history_needed(policy_set, programs),
+        )
     except MissingTable:
         raise UserError(
             "the warehouse has no 'household_period' table yet: run 'dixian features' first"
@@ -309,12 +328,11 @@ def verify_application(
     row = rows[-1]
     period = str(row["period"])
     params = params_for_year(int(period[:4]))
-    registered = _registered_ids(backend, household_id, period, known)
+    registered = _registered_ids(backend, household_id, period, known, known_rows)
     discrepancies = _member_discrepancies(declaration, registered)
     discrepancies.extend(compare_declaration(declaration, row))
-    programs = declaration.programs
     on_records = explain_history(rows, policy_set, params=params, programs=programs)
-    on_declaration = explain_history(
+    on_declaration = program_statuses(
         [*rows[:-1], _declared_row(declaration, row)],
         policy_set,
         params=params,
@@ -330,7 +348,7 @@ def verify_application(
         else int(row["member_count"] or 0),
         discrepancies=tuple(discrepancies),
         on_records=tuple(on_records),
-        on_declaration={result.program: result.status for result in on_declaration},
+        on_declaration=on_declaration,
     )
 
 

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 
 from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence, panel_columns
 from dixian.policy import CompiledRule, PolicySet, Program, compile_expression
-from dixian.policy.ast import COMPARISONS, Binary, Call, walk
+from dixian.policy.ast import COMPARISONS, Binary, Call, Number, walk
 from dixian.policy.interpret import evaluate_expression
 from dixian.verify.results import (
     ConditionResult,
@@ -276,6 +276,47 @@ def _program_result(
         conditions=tuple(conditions),
         review=tuple(fired),
     )
+
+
+def history_needed(policy_set: PolicySet, programs: Sequence[str] | None = None) -> int:
+    """How many of a household's newest panel rows the programs' rules read (`sum_over`)."""
+    chosen = [policy_set.program(p) for p in (programs or list(policy_set.programs))]
+    needed = 1
+    for program in chosen:
+        for rule in _all_rules(program):
+            for node in walk(rule.expr):
+                if isinstance(node, Call) and node.name == "sum_over":
+                    periods = node.args[1]
+                    if isinstance(periods, Number):
+                        needed = max(needed, int(periods.value))
+    return needed
+
+
+def program_statuses(
+    history: Sequence[Mapping[str, Any]],
+    policy_set: PolicySet,
+    *,
+    params: Mapping[str, object],
+    programs: Sequence[str] | None = None,
+) -> dict[str, Status]:
+    """Each program's status for one household (as `explain_history`, without the evidence)."""
+    chosen = [policy_set.program(p) for p in (programs or list(policy_set.programs))]
+    statuses: dict[str, Status] = {}
+    for program in chosen:
+        failed = unknown = False
+        for rule in program.conditions:
+            value = evaluate_expression(rule.expr, history, params=params)
+            # As `decide_status`: NULL is unknown, any other falsy value a failure.
+            unknown = unknown or value is None
+            failed = failed or (value is not None and not value)
+        if failed:
+            statuses[program.id] = Status.NOT_ELIGIBLE
+            continue
+        fired = any(
+            bool(evaluate_expression(rule.expr, history, params=params)) for rule in program.review
+        )
+        statuses[program.id] = Status.NEEDS_REVIEW if unknown or fired else Status.ELIGIBLE
+    return statuses
 
 
 def explain_history(

@@ -18,7 +18,7 @@ from dixian.policy import PolicySet, load_policy_set
 from dixian.verify.application import ApplicationResult, read_declaration, verify_application
 from dixian.verify.batch import RESULTS_TABLE, verify_programs
 from dixian.verify.leads import LEADS_TABLE, find_problem_leads, leads_frame_rows
-from dixian.verify.lookup import prepare_lookups
+from dixian.verify.lookup import prepare_lookups, single_threaded
 from dixian.verify.results import ProblemLead, Status
 
 _LEADS_SCHEMA = pa.schema(
@@ -147,9 +147,10 @@ def run_application(workspace: Workspace, path: Path, *, backend: Any) -> Applic
     policy_set = load_policy_set([workspace.policies_dir])
     for program_id in declaration.programs or ():
         policy_set.program(program_id)
-    return verify_application(
-        declaration,
-        policy_set=policy_set,
-        params_for_year=params_function(policy_set, workspace.config.region.province),
-        backend=backend,
-    )
+    with single_threaded(backend):  # this process answers one application and exits
+        return verify_application(
+            declaration,
+            policy_set=policy_set,
+            params_for_year=params_function(policy_set, workspace.config.region.province),
+            backend=backend,
+        )
