@@ -6,16 +6,26 @@ jurisdiction in SQL and answers NotFound (404 here) for another jurisdiction's c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from dixian.cases import service
-from dixian.cases.enums import CaseState, MeasureStatus, MonitoringObjectType
+from dixian.cases.actor import Actor
+from dixian.cases.enums import (
+    PRE_DECISION_STATES,
+    CaseState,
+    MeasureStatus,
+    MonitoringObjectType,
+)
 from dixian.cases.models import User
 from dixian.cases.workflow import Transition
+from dixian.web.auth import audit
 from dixian.web.deps import (
     RecordId,
     actor_for,
@@ -71,28 +81,18 @@ def case_list(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     """The cases of the user's jurisdiction."""
-    states = _states(state)
-    today = now(request).date()
-    with read_session(request) as session:
-        actor = actor_for(request, user)
-        cases = service.list_cases(
-            session,
-            actor=actor,
-            states=states,
-            region_prefix=region or None,
-            overdue_on=today if overdue else None,
-            limit=PAGE_SIZE + 1,
-            offset=(page - 1) * PAGE_SIZE,
-        )
-        rows = [_case_row(case, today) for case in cases[:PAGE_SIZE]]
+    rows = _case_rows(
+        request, user, state=state, region=region, overdue=overdue,
+        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
+    )  # fmt: skip
     locale = request_locale(request, settings_of(request))
     return render_page(
         request,
         "cases.html",
         {
-            "rows": rows,
+            "rows": rows[:PAGE_SIZE],
             "page": page,
-            "has_next": len(cases) > PAGE_SIZE,
+            "has_next": len(rows) > PAGE_SIZE,
             "filters": {"state": state, "region": region, "overdue": overdue},
             "states": [(s.value, enum_label(s, locale)) for s in CaseState],
             "can_export": has_permission(user.role, Permission.EXPORT),
@@ -109,6 +109,35 @@ def _states(state: str) -> list[CaseState] | None:
         raise HTTPException(status_code=422) from None
 
 
+def _case_rows(
+    request: Request,
+    user: User,
+    *,
+    state: str,
+    region: str,
+    overdue: bool = False,
+    limit: int,
+    offset: int = 0,
+    export: bool = False,
+) -> list[dict[str, Any]]:
+    """The user's cases as table rows, filtered and paginated (an export is audited)."""
+    states = _states(state)
+    today = now(request).date()
+    with read_session(request) as session:
+        actor = actor_for(request, user)
+        cases = service.list_cases(
+            session, actor=actor, states=states, region_prefix=region or None,
+            overdue_on=today if overdue else None, limit=limit, offset=offset,
+        )  # fmt: skip
+        rows = [_case_row(case, today) for case in cases]
+        if export:
+            audit(
+                session, actor=actor, event_code="EXPORTED", object_type="case",
+                new_values={"rows": len(rows), "format": "xlsx", "state": state, "region": region},
+            )  # fmt: skip
+    return rows
+
+
 def _case_row(case: Any, today: date) -> dict[str, Any]:
     household = case.household
     return {
@@ -122,17 +151,9 @@ def _case_row(case: Any, today: date) -> dict[str, Any]:
         "primary_cause": case.primary_cause,
         "opened_on": case.opened_on,
         "decision_due": case.decision_due,
-        "overdue": case.state.value in {s.value for s in service_pre_decision()}
-        and case.decision_due < today,
+        "overdue": case.state in PRE_DECISION_STATES and case.decision_due < today,
         "version": case.version,
     }
-
-
-def service_pre_decision() -> frozenset[CaseState]:
-    """States in which the decision deadline runs."""
-    from dixian.cases.enums import PRE_DECISION_STATES
-
-    return PRE_DECISION_STATES
 
 
 @router.get("/cases/export.xlsx", include_in_schema=False)
@@ -143,33 +164,14 @@ def case_export(
     region: Annotated[str, Query(pattern=r"^(\d{2,12})?$")] = "",
 ) -> Response:
     """The filtered case list as an XLSX workbook (rate limited, audited)."""
-    states = _states(state)
+    _states(state)
     settings = settings_of(request)
     if not request.app.state.limiter.hit(
         f"export:{user.id}", limit=settings.exports_per_user_per_hour, window_seconds=3600
     ):
         raise HTTPException(status_code=429)
-    today = now(request).date()
     locale = request_locale(request, settings)
-    with db_session(request) as session:
-        actor = actor_for(request, user)
-        cases = service.list_cases(
-            session,
-            actor=actor,
-            states=states,
-            region_prefix=region or None,
-            limit=1000,
-        )
-        rows = [_case_row(case, today) for case in cases]
-        from dixian.web.auth import audit
-
-        audit(
-            session,
-            actor=actor,
-            event_code="EXPORTED",
-            object_type="case",
-            new_values={"rows": len(rows), "format": "xlsx", "state": state, "region": region},
-        )
+    rows = _case_rows(request, user, state=state, region=region, limit=1000, export=True)
     content = cases_workbook(rows, locale=locale)
     return Response(
         content,
@@ -263,22 +265,19 @@ async def case_action(
     payload = _form_payload(form, names)
     today = now(request).date()
 
-    def run() -> None:
-        with db_session(request) as session:
-            service.transition_case(
-                session,
-                actor=actor_for(request, user),
-                case_id=case_id,
-                action=action,
-                expected_version=version,
-                payload=payload,
-                today=today,
-            )
+    def run() -> Response:
+        return _act(
+            request,
+            user,
+            case_id,
+            lambda session, actor: service.transition_case(
+                session, actor=actor, case_id=case_id, action=action, expected_version=version,
+                payload=payload, today=today,
+            ),
+        )  # fmt: skip
 
-    from starlette.concurrency import run_in_threadpool
-
-    await run_in_threadpool(run)
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    # The form is read asynchronously; the database work runs in the thread pool.
+    return await run_in_threadpool(run)
 
 
 def _version(form: dict[str, Any]) -> int:
@@ -286,6 +285,19 @@ def _version(form: dict[str, Any]) -> int:
     if not isinstance(value, str) or not value.isdigit():
         raise HTTPException(status_code=422)
     return int(value)
+
+
+def _act(
+    request: Request, user: User, case_id: int, change: Callable[[Session, Actor], object]
+) -> Response:
+    """Run one change of a case in its own transaction, then show the case again.
+
+    The service checks role, jurisdiction, state and version and writes the audit entry;
+    a refusal raises and becomes the error page (409 for a stale form).
+    """
+    with db_session(request) as session:
+        change(session, actor_for(request, user))
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/plans", include_in_schema=False)
@@ -297,16 +309,16 @@ def case_add_plan(
     summary: Annotated[str, Form(min_length=1, max_length=2000)],
 ) -> Response:
     """Add an assistance plan."""
-    with db_session(request) as session:
-        service.add_plan(
-            session,
-            actor=actor_for(request, user),
-            case_id=case_id,
-            expected_version=version,
-            summary=summary,
-            created_on=now(request).date(),
-        )
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    today = now(request).date()
+    return _act(
+        request,
+        user,
+        case_id,
+        lambda session, actor: service.add_plan(
+            session, actor=actor, case_id=case_id, expected_version=version, summary=summary,
+            created_on=today,
+        ),
+    )  # fmt: skip
 
 
 @router.post("/cases/{case_id}/plans/{plan_id}/measures", include_in_schema=False)
@@ -324,27 +336,19 @@ def case_add_measure(
     on: Annotated[date | None, Form()] = None,
 ) -> Response:
     """Add a measure to a plan."""
-    with db_session(request) as session:
-        _plan_of_case(session, request, user, case_id, plan_id)
+    day = on or now(request).date()
+
+    def change(session: Session, actor: Actor) -> None:
+        case = service.get_case(session, actor=actor, case_id=case_id)
+        if plan_id not in {plan.id for plan in case.plans}:
+            raise HTTPException(status_code=404)
         service.add_measure(
-            session,
-            actor=actor_for(request, user),
-            plan_id=plan_id,
-            expected_version=version,
-            measure_type=measure_type,
-            provider=provider or None,
-            cost=cost,
-            description=description or None,
-            status=status,
-            on=on or now(request).date(),
-        )
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+            session, actor=actor, plan_id=plan_id, expected_version=version,
+            measure_type=measure_type, provider=provider or None, cost=cost,
+            description=description or None, status=status, on=day,
+        )  # fmt: skip
 
-
-def _plan_of_case(session: Any, request: Request, user: User, case_id: int, plan_id: int) -> None:
-    case = service.get_case(session, actor=actor_for(request, user), case_id=case_id)
-    if plan_id not in {plan.id for plan in case.plans}:
-        raise HTTPException(status_code=404)
+    return _act(request, user, case_id, change)
 
 
 @router.post("/cases/{case_id}/measures/{measure_id}/status", include_in_schema=False)
@@ -358,19 +362,18 @@ def case_measure_status(
     on: Annotated[date | None, Form()] = None,
 ) -> Response:
     """Move a measure to another status."""
-    with db_session(request) as session:
-        case = service.get_case(session, actor=actor_for(request, user), case_id=case_id)
+    day = on or now(request).date()
+
+    def change(session: Session, actor: Actor) -> None:
+        case = service.get_case(session, actor=actor, case_id=case_id)
         if measure_id not in {m.id for plan in case.plans for m in plan.measures}:
             raise HTTPException(status_code=404)
         service.set_measure_status(
-            session,
-            actor=actor_for(request, user),
-            measure_id=measure_id,
-            expected_version=version,
-            status=status,
-            on=on or now(request).date(),
-        )
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+            session, actor=actor, measure_id=measure_id, expected_version=version,
+            status=status, on=day,
+        )  # fmt: skip
+
+    return _act(request, user, case_id, change)
 
 
 @router.post("/cases/{case_id}/follow-ups", include_in_schema=False)
@@ -385,19 +388,17 @@ def case_follow_up(
     notes: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Record a monthly follow-up."""
-    with db_session(request) as session:
-        service.record_follow_up(
-            session,
-            actor=actor_for(request, user),
-            case_id=case_id,
-            expected_version=version,
-            period=period,
-            per_capita_income=per_capita_income,
-            monitoring_line=monitoring_line,
-            followed_on=now(request).date(),
-            notes=notes or None,
-        )
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    today = now(request).date()
+    return _act(
+        request,
+        user,
+        case_id,
+        lambda session, actor: service.record_follow_up(
+            session, actor=actor, case_id=case_id, expected_version=version, period=period,
+            per_capita_income=per_capita_income, monitoring_line=monitoring_line,
+            followed_on=today, notes=notes or None,
+        ),
+    )  # fmt: skip
 
 
 @router.post("/cases/{case_id}/notes", include_in_schema=False)
@@ -409,12 +410,11 @@ def case_note(
     text: Annotated[str, Form(min_length=1, max_length=4000)],
 ) -> Response:
     """Add a note."""
-    with db_session(request) as session:
-        service.add_note(
-            session,
-            actor=actor_for(request, user),
-            case_id=case_id,
-            expected_version=version,
-            text=text,
-        )
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return _act(
+        request,
+        user,
+        case_id,
+        lambda session, actor: service.add_note(
+            session, actor=actor, case_id=case_id, expected_version=version, text=text
+        ),
+    )
