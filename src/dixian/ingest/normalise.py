@@ -65,6 +65,11 @@ def _python_tables() -> tuple[dict[int, int], dict[int, int]]:
     )
 
 
+def traditional_table() -> dict[int, int]:
+    """OpenCC's traditional → simplified character table for `str.translate`."""
+    return _python_tables()[1]
+
+
 def python_match_key(text: str) -> str:
     """The same key as `match_key`, computed in Python (for small lookup tables)."""
     width, simplified = _python_tables()

@@ -315,45 +315,76 @@ def read_xlsx(path: Path, *, source_file: str, is_label: LabelTest | None = None
                 layout.columns,
                 None,
                 layout,
-                _xlsx_batches(path, name, layout),
+                _xlsx_batches(path, name, layout, sheet),
             )
         )
     return sheets
 
 
 def _xlsx_batches(
-    path: Path, sheet_name: str, layout: HeaderLayout
+    path: Path, sheet_name: str, layout: HeaderLayout, loaded: Any = None
 ) -> Callable[[], Iterator[pa.RecordBatch]]:
     width = len(layout.columns)
+    # The sheet parsed for the header is used once more for the data, not parsed again.
+    kept = [loaded]
 
     def batches() -> Iterator[pa.RecordBatch]:
         from python_calamine import load_workbook
 
-        sheet = load_workbook(str(path)).get_sheet_by_name(sheet_name)
-        rows: list[list[str | None]] = []
+        sheet = (
+            kept[0]
+            if kept[0] is not None
+            else load_workbook(str(path)).get_sheet_by_name(sheet_name)
+        )
+        kept[0] = None
+        rows: list[Sequence[Any]] = []
         numbers: list[int] = []
         errors: list[str | None] = []
         number = 0
         for index, raw in enumerate(sheet.iter_rows()):
             if index < layout.data_start:
                 continue
-            cells = _cells(raw)
-            if not any(cells):
+            # Short-circuits at the first filled cell, so a data row costs one conversion.
+            if not any(map(cell_text, raw)):
                 continue  # a blank line is not a data row
             number += 1
-            extra = [cell for cell in cells[width:] if cell]
-            rows.append(cells[:width])
+            extra = [c for c in map(cell_text, raw[width:]) if c] if len(raw) > width else []
+            rows.append(raw[:width])
             numbers.append(number)
             errors.append(
                 f"{len(extra)} cells beyond the header's {width} columns" if extra else None
             )
             if len(rows) >= BATCH_ROWS:
-                yield _rows_to_batch(rows, numbers, width, errors)
+                yield _raw_rows_to_batch(rows, numbers, width, errors)
                 rows, numbers, errors = [], [], []
         if rows:
-            yield _rows_to_batch(rows, numbers, width, errors)
+            yield _raw_rows_to_batch(rows, numbers, width, errors)
 
     return batches
+
+
+def _text_column(values: Sequence[Any]) -> pa.Array:
+    """Spreadsheet cells of one column as text; blank cells null (see `cell_text`)."""
+    try:
+        # Most columns hold text only: converted in one go, blanks nulled by a kernel.
+        array = pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([cell_text(value) for value in values], pa.string())
+    blank = pc.equal(pc.utf8_trim_whitespace(array), "")
+    return pc.if_else(blank, pa.scalar(None, pa.string()), array)
+
+
+def _raw_rows_to_batch(
+    rows: Sequence[Sequence[Any]],
+    numbers: Sequence[int],
+    width: int,
+    errors: Sequence[str | None],
+) -> pa.RecordBatch:
+    padded = [row if len(row) == width else [*row, *[None] * (width - len(row))] for row in rows]
+    columns = [_text_column(column) for column in zip(*padded, strict=True)]
+    columns.append(pa.array(numbers, pa.int64()))
+    columns.append(pa.array(errors, pa.string()))
+    return pa.RecordBatch.from_arrays(columns, schema=_schema(width))
 
 
 # ------------------------------------------------------------------------------------ Parquet

@@ -1,10 +1,10 @@
 """One ingestion run: new feed files → staging tables, quarantine and the batch ledger.
 
-The run reads every new file (content hash not yet in the ledger), writes its rows as text to
-a Parquet spool per dataset, lets the engine normalise and validate them, and builds the next
-version of each touched table under a `__next` name. Only when every batch reconciles
-(rows read = accepted + quarantined) are the `__next` tables swapped in; a failure anywhere
-drops them, leaving the warehouse as it was.
+The run reads every new file (content hash not yet in the ledger), in worker processes when
+there is much to read, into a Parquet spool of text rows (`spool.py`); the engine normalises
+and validates them and builds the next version of each touched table under a `__next` name.
+Only when every batch reconciles (rows read = accepted + quarantined) are the `__next` tables
+swapped in; a failure anywhere drops them, leaving the warehouse as it was.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import multiprocessing
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,9 +25,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dixian.config import Workspace
@@ -40,21 +41,14 @@ from dixian.ingest.ledger import (
     ledger_table,
     reconcile,
 )
-from dixian.ingest.mapping import (
-    Overrides,
-    load_overrides,
-    locate_feed,
-    map_columns,
-    normalise_label,
-    recognise_dataset,
-)
-from dixian.ingest.normalise import UNIT_FACTORS, python_match_key
-from dixian.ingest.readers import RawSheet, open_feed
-from dixian.standards import Catalog, Dataset, load_catalog
+from dixian.ingest.mapping import load_overrides, locate_feed
+from dixian.ingest.spool import FeedTask, read_batch, spool_glob
+from dixian.standards import Dataset, load_catalog
 
 FEED_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".parquet"}
 REGIONS_FILE = Path("reference") / "regions.csv"
 _NEXT = "__next"
+_PARALLEL_BYTES = 16 << 20
 _NULL_MARK = "\x1e"
 _SEPARATOR = "\x1f"
 
@@ -123,133 +117,6 @@ def _content_hash(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _label_test(catalog: Catalog) -> Callable[[str], bool]:
-    labels = {
-        normalise_label(spelling)
-        for dataset in catalog.datasets
-        for spec in dataset.fields
-        for spelling in spec.all_names()
-    }
-
-    def is_label(cell: str) -> bool:
-        return normalise_label(cell) in labels or normalise_label(cell.rpartition("/")[2]) in labels
-
-    return is_label
-
-
-def _raw_schema(dataset: Dataset) -> pa.Schema:
-    fields = [pa.field(name, pa.string()) for name in dataset.field_names()]
-    fields += [pa.field(f"_u_{name}", pa.float64()) for name in _yuan_fields(dataset)]
-    fields += [pa.field(f"_nk_{name}", pa.string()) for name in _name_fields(dataset)]
-    fields += [
-        pa.field("_parse_error", pa.string()),
-        pa.field("_batch_id", pa.string()),
-        pa.field("_batch_seq", pa.int64()),
-        pa.field("_period", pa.string()),
-        pa.field("_source_file", pa.string()),
-        pa.field("_sheet", pa.string()),
-        pa.field("_row_number", pa.int64()),
-    ]
-    return pa.schema(fields)
-
-
-def _name_fields(dataset: Dataset) -> list[str]:
-    return [spec.name for spec in dataset.fields if spec.type == "name"]
-
-
-def _name_keys(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Matching keys of a name column, computed once per distinct name.
-
-    DuckDB's translate() with OpenCC's 2,700-character table is far too slow per row, so the
-    keys are computed here, over the distinct names of the batch only, with the same
-    character table as `match_key`; both engines then read them.
-    """
-    encoded = pc.dictionary_encode(column)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    keys = [python_match_key(v) or None for v in encoded.dictionary.to_pylist()]
-    return pc.take(pa.array(keys, pa.string()), encoded.indices)
-
-
-def _yuan_fields(dataset: Dataset) -> list[str]:
-    return [spec.name for spec in dataset.fields if spec.type == "decimal" and spec.unit == "yuan"]
-
-
-class _Spool:
-    """Per-dataset Parquet files of raw text rows, written as the readers stream."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.writers: dict[str, pq.ParquetWriter] = {}
-        self.schemas: dict[str, pa.Schema] = {}
-
-    def write(self, dataset: Dataset, batch: pa.RecordBatch) -> None:
-        if dataset.name not in self.writers:
-            self.schemas[dataset.name] = _raw_schema(dataset)
-            self.writers[dataset.name] = pq.ParquetWriter(
-                self.path(dataset.name), self.schemas[dataset.name], compression="zstd"
-            )
-        self.writers[dataset.name].write_batch(batch)
-
-    def path(self, name: str) -> Path:
-        return self.directory / f"raw_{name}.parquet"
-
-    def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
-
-
-def _spool_sheet(
-    sheet: RawSheet,
-    dataset: Dataset,
-    record: BatchRecord,
-    overrides: Overrides,
-    spool: _Spool,
-) -> None:
-    mapping = map_columns(
-        sheet.columns,
-        dataset,
-        overrides,
-        source=f"{sheet.source_file}{'#' + sheet.sheet if sheet.sheet else ''}",
-    )
-    record.sheets.append(sheet.sheet)
-    record.column_mapping[sheet.sheet] = {f: sheet.columns[i] for f, i in mapping.fields.items()}
-    if mapping.dropped or mapping.duplicates:
-        record.columns_dropped[sheet.sheet] = mapping.dropped + mapping.duplicates
-    schema = _raw_schema(dataset)
-    for batch in sheet.batches():
-        n = batch.num_rows
-        if n == 0:
-            continue
-        arrays: list[pa.Array] = []
-        for name in dataset.field_names():
-            index = mapping.fields.get(name)
-            if index is None:
-                arrays.append(pa.nulls(n, pa.string()))
-                continue
-            arrays.append(batch.column(f"c{index}"))
-        # A bare number under a header "金额（万元）" is in 万元.
-        for name in _yuan_fields(dataset):
-            factor = UNIT_FACTORS.get(mapping.units.get(name, "元"), 1.0)
-            arrays.append(pa.array(np.full(n, factor), pa.float64()))
-        for name in _name_fields(dataset):
-            index = mapping.fields.get(name)
-            arrays.append(
-                pa.nulls(n, pa.string()) if index is None else _name_keys(batch.column(f"c{index}"))
-            )
-        arrays += [
-            batch.column("_parse_error"),
-            pa.array([record.batch_id] * n, pa.string()),
-            pa.array([record.batch_seq] * n, pa.int64()),
-            pa.array([record.period] * n, pa.string()),
-            pa.array([record.source_file] * n, pa.string()),
-            pa.array([sheet.sheet] * n, pa.string()),
-            batch.column("_row_number"),
-        ]
-        spool.write(dataset, pa.RecordBatch.from_arrays(arrays, schema=schema))
-        record.rows_read += n
 
 
 def _read_regions(workspace: Workspace) -> list[dict[str, str]] | None:
@@ -358,13 +225,18 @@ def _swap(backend: Any, names: list[str]) -> None:
         backend.rename_table(f"{name}{_NEXT}", name)
 
 
-def _counts(backend: Any, table: ir.Table, batch_ids: list[str]) -> dict[str, int]:
+def _counts(
+    backend: Any, table: ir.Table, batch_ids: list[str], *, flagged: bool = False
+) -> dict[str, int]:
+    # Grouped over the whole table and picked here: an IN list of hundreds of batch ids costs
+    # more to compile than the count costs to run.
     if not batch_ids:
         return {}
-    chosen = table.filter(table._batch_id.isin(batch_ids))
-    grouped = chosen.group_by("_batch_id").aggregate(n=chosen.count())
+    wanted = set(batch_ids)
+    count = (table._flags != "[]").sum() if flagged else table.count()
+    grouped = table.group_by("_batch_id").aggregate(n=count)
     result = backend.to_pyarrow(grouped).to_pylist()
-    return {row["_batch_id"]: int(row["n"]) for row in result}
+    return {row["_batch_id"]: int(row["n"]) for row in result if row["_batch_id"] in wanted}
 
 
 def ingest_feeds(
@@ -375,6 +247,7 @@ def ingest_feeds(
     encoding: str | None = None,
     as_of: date | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> IngestResult:
     """Ingest new department feeds into staging tables, quarantine and the batch ledger.
 
@@ -385,6 +258,8 @@ def ingest_feeds(
         encoding: force the text encoding of CSV files (default: detected per file).
         as_of: the date after which dates count as "in the future" (default: today).
         progress: called with (steps done, description) as files are read.
+        workers: processes reading files at once (default: the engine's threads, one for a
+            few small files).
 
     Returns:
         The batches committed and the files skipped because their content was ingested before.
@@ -414,13 +289,11 @@ def ingest_feeds(
     for row in sorted(prior, key=lambda r: r["batch_seq"]):
         latest_by_file[row["source_file"]] = row
     next_seq = max((row["batch_seq"] for row in prior), default=0) + 1
-    is_label = _label_test(catalog)
 
     spool_dir = Path(tempfile.mkdtemp(prefix="dixian-ingest-", dir=_spool_root(workspace)))
-    spool = _Spool(spool_dir)
     tables = _Tables(backend)
     try:
-        datasets: dict[str, Dataset] = {}
+        tasks: list[FeedTask] = []
         for path in files:
             source = _source_name(workspace, path)
             content_hash = _content_hash(path)
@@ -431,41 +304,25 @@ def ingest_feeds(
                 continue
             known_hashes.add(content_hash)
             location = locate_feed(source, catalog, overrides)
-            sheets = open_feed(
-                path,
-                source_file=source,
-                encoding=encoding or overrides.encoding_for(source),
-                is_label=is_label,
-            )
-            if not sheets:
-                raise FeedValidationError(f"{source}: the file holds no table")
-            if location.dataset is not None:
-                dataset = catalog.dataset(location.dataset)
-            else:
-                dataset = recognise_dataset(sheets[0].columns, catalog, overrides, source=source)
             previous = latest_by_file.get(source)
-            record = BatchRecord(
-                batch_id=f"{dataset.name}.{location.period}.{content_hash[:12]}",
-                batch_seq=next_seq,
-                dataset=dataset.name,
-                department=dataset.department,
-                period=location.period,
-                source_file=source,
-                content_hash=content_hash,
-                encoding=sheets[0].encoding,
-                started_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
-                replaces_batch=previous["batch_id"] if previous else None,
+            tasks.append(
+                FeedTask(
+                    path=path,
+                    source_file=source,
+                    content_hash=content_hash,
+                    period=location.period,
+                    dataset=location.dataset,
+                    batch_seq=next_seq,
+                    replaces_batch=previous["batch_id"] if previous else None,
+                    encoding=encoding or overrides.encoding_for(source),
+                    spool_dir=spool_dir,
+                    overrides=overrides,
+                )
             )
             next_seq += 1
-            for sheet in sheets:
-                _spool_sheet(sheet, dataset, record, overrides, spool)
-            record.finished_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-            datasets[dataset.name] = dataset
-            result.batches.append(record)
-            latest_by_file[source] = record.as_row()
-            if progress:
-                progress(1, source)
-        spool.close()
+        result.batches = _read_all(tasks, workers=_worker_count(workspace, tasks, workers),
+                                   progress=progress)  # fmt: skip
+        datasets = {b.dataset: catalog.dataset(b.dataset) for b in result.batches}
         if not result.batches:
             return result
 
@@ -481,7 +338,7 @@ def ingest_feeds(
         accepted: dict[str, int] = {}
         for name, dataset in sorted(datasets.items()):
             raw_name = f"_ingest_raw_{name}"
-            raw = backend.read_parquet(str(spool.path(name)), table_name=raw_name)
+            raw = backend.read_parquet(spool_glob(spool_dir, name), table_name=raw_name)
             tables.views.append(raw_name)
             checked_expr = _with_lineage(
                 vd.check_dataset(
@@ -512,7 +369,7 @@ def ingest_feeds(
             written = backend.create_table(f"{staging_name}{_NEXT}", combined, overwrite=True)
             to_swap.append(staging_name)
             accepted.update(_counts(backend, written, run_ids))
-            flagged.update(_counts(backend, written.filter(written._flags != "[]"), run_ids))
+            flagged.update(_counts(backend, written, run_ids, flagged=True))
             quarantine_parts.append(qr.quarantine_rows(checked, dataset))
         written_q, resolved = _next_quarantine(
             backend,
@@ -540,7 +397,6 @@ def ingest_feeds(
         result.datasets = sorted(datasets)
         return result
     finally:
-        spool.close()
         tables.drop_all()
         shutil.rmtree(spool_dir, ignore_errors=True)
 
@@ -599,6 +455,47 @@ def _next_quarantine(
 def _status_counts(backend: Any, quarantine: ir.Table) -> dict[str, int]:
     grouped = quarantine.group_by("status").aggregate(n=quarantine.count())
     return {row["status"]: int(row["n"]) for row in backend.to_pyarrow(grouped).to_pylist()}
+
+
+def _worker_count(workspace: Workspace, tasks: list[FeedTask], asked: int | None) -> int:
+    if asked is not None:
+        return max(1, asked)
+    size = sum(task.path.stat().st_size for task in tasks)
+    if len(tasks) < 4 or size < _PARALLEL_BYTES:
+        return 1  # starting worker processes costs more than it saves
+    return max(1, min(workspace.config.engine.threads, os.cpu_count() or 1))
+
+
+def _read_all(
+    tasks: list[FeedTask], *, workers: int, progress: Progress | None
+) -> list[BatchRecord]:
+    """Read every new file into the spool, in worker processes when `workers` > 1.
+
+    The largest files are handed out first, so the workers finish together; the records
+    come back in batch order.
+    """
+    if workers <= 1:
+        records = []
+        for task in tasks:
+            records.append(read_batch(task))
+            if progress:
+                progress(1, task.source_file)
+        return records
+    by_seq: dict[int, BatchRecord] = {}
+    ordered = sorted(tasks, key=lambda t: t.path.stat().st_size, reverse=True)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(read_batch, task): task for task in ordered}
+        try:
+            for future in as_completed(futures):
+                record = future.result()
+                by_seq[record.batch_seq] = record
+                if progress:
+                    progress(1, futures[future].source_file)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return [by_seq[task.batch_seq] for task in tasks]
 
 
 def _spool_root(workspace: Workspace) -> Path:

@@ -290,7 +290,7 @@ def check_dataset(
             keyed[f"_k_{spec.name}"] = nz.to_simplified(text, only=chars).upper().lower()
         if spec.type == "name":
             given = f"_nk_{spec.name}"
-            # Keys computed per distinct name by the reader (see run._name_keys), else here.
+            # Keys computed per distinct name by the reader (see spool._name_keys), else here.
             keyed[f"{spec.name}_key"] = (
                 stage1[given] if given in stage1.columns else nz.to_simplified(text).upper()
             )

@@ -1,0 +1,65 @@
+"""Reading files in worker processes gives the same tables as reading them one by one."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from dixian.config import Workspace, init_workspace
+from dixian.engine import open_backend
+from dixian.ingest import ingest_feeds
+from tests.ingest.feeds import (
+    CIVIL_HEADER,
+    add_regions,
+    civil_path,
+    civil_rows,
+    id_number,
+    write_csv,
+    write_registration_xlsx,
+)
+
+AS_OF = date(2026, 1, 1)
+_VOLATILE = {"_ingested_at", "started_at", "finished_at", "_resolved_at"}
+
+
+def _feeds(workspace: Workspace) -> None:
+    add_regions(workspace)
+    for month in range(1, 6):
+        rows = civil_rows(40, month=f"2024-{month:02d}", start=month)
+        rows[month][4] = "abc"
+        write_csv(civil_path(workspace, f"2024-{month:02d}"), CIVIL_HEADER, rows)
+    write_registration_xlsx(
+        workspace.feeds_dir / "public_security" / "household_registration" / "2024-01.xlsx",
+        [[id_number("19800101", 11), "張偉", "男", "1980-01-01", "H1", "户主", "河东村", "正常",
+          None]],
+    )  # fmt: skip
+
+
+def _rows(workspace: Workspace, name: str) -> list[dict[str, Any]]:
+    backend = open_backend(workspace)
+    try:
+        rows = backend.to_pyarrow(backend.table(name)).to_pylist()
+    finally:
+        backend.disconnect()
+    cleaned = [{k: v for k, v in row.items() if k not in _VOLATILE} for row in rows]
+    return sorted(cleaned, key=lambda row: str(row.get("_record_id") or row.get("batch_id")))
+
+
+def test_two_workers_give_the_same_tables_as_one(tmp_path: Path) -> None:
+    serial = init_workspace(tmp_path / "serial")
+    parallel = init_workspace(tmp_path / "parallel")
+    _feeds(serial)
+    _feeds(parallel)
+    one = ingest_feeds(serial, as_of=AS_OF, workers=1)
+    two = ingest_feeds(parallel, as_of=AS_OF, workers=2)
+    assert [b.batch_seq for b in two.batches] == list(range(1, 7))
+    assert one.figures() == two.figures()
+    assert two.figures()["rows_quarantined"] == 5
+    for name in (
+        "staging_civil_affairs_assistance",
+        "staging_household_registration",
+        "quarantine",
+        "ingest_batches",
+    ):
+        assert _rows(parallel, name) == _rows(serial, name), name
