@@ -139,6 +139,16 @@ def weak_profiles(profiles: pa.Table, todo: Iterable[str]) -> pa.Table:
     return profiles.filter(mask)
 
 
+def household_context(fields: dict[str, list[str]]) -> set[str]:
+    """The datasets whose context fields include a household number or head's ID number."""
+    chosen: set[str] = set()
+    for source in record_sources():
+        household = {source.household_number, source.household_head} - {None}
+        if household & set(fields.get(source.dataset, [])):
+            chosen.add(source.dataset)
+    return chosen
+
+
 def _dataset_of(contexts: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pa.array(
         [None if c is None else c.split(_SEPARATOR, 1)[0] for c in contexts.to_pylist()],
@@ -193,7 +203,7 @@ weak_span as (
     select profile_id, min(period) as first_period, max(period) as last_period
     from r semi join weak using (profile_id) group by all
 )
-select w.profile_id, w.dataset, w.slot, w.n_records, m.person_id,
+select w.profile_id, w.dataset, w.slot, w.n_records, w.household, m.person_id,
        m.first_period < m.last_period as recurs,
        m.first_period < s.first_period or m.last_period > s.last_period as elsewhen,
        (m.first_period < s.first_period or s.first_period <= b.first_period)
@@ -213,7 +223,9 @@ join bounds b on b.dataset = w.dataset
 # person's only one, and a namesake's row says nothing). Of several namesakes the one
 # left must have rows before and after the profile's (a gap where it is; at the first or
 # last period of the data that side cannot be seen). Without slots (the ID number is not
-# in the dataset's key, or the key has no time) the candidate must recur (two periods).
+# in the dataset's key, or the key has no time) the candidate must recur (two periods),
+# unless the context names a household (a registry household number, the household head's
+# ID number): one household has no two members of one name and relation.
 _DECIDE_SQL = """
 with free as (
     select c.* from candidates c
@@ -223,7 +235,7 @@ with free as (
 select profile_id, any_value(person_id) from free
 group by profile_id
 having count(*) = 1
-   and bool_and(elsewhen and (recurs or slot is not null))
+   and bool_and(elsewhen and (recurs or slot is not null or household))
    and bool_and(namesakes = 1 or around)
 """
 
@@ -245,6 +257,7 @@ def context_links(
     weak: pa.Table,
     *,
     known: dict[str, tuple[str, str, float | None]],
+    household_datasets: Iterable[str] = (),
 ) -> dict[str, str]:
     """Weak profiles that their department's context links to one person.
 
@@ -263,12 +276,15 @@ def context_links(
             `region_code`).
         weak: `weak_profiles` (with `context`, `slot`, `n_records`).
         known: profile id -> (person, method, probability) decided so far.
+        household_datasets: datasets whose context names a household
+            (`household_context`).
 
     Returns:
         profile id -> person id, for the profiles the rule decides.
     """
     if weak.num_rows == 0:
         return {}
+    datasets_of_weak = _dataset_of(weak.column("context"))
     con = duckdb.connect()
     con.register("rows", _group_rows(records, weak))
     con.register(
@@ -276,9 +292,12 @@ def context_links(
     )
     con.register(
         "weak",
-        weak.select(
-            ["profile_id", "context", "slot", "n_records", "name_key", "region_code"]
-        ).append_column("dataset", _dataset_of(weak.column("context"))),
+        weak.select(["profile_id", "context", "slot", "n_records", "name_key", "region_code"])
+        .append_column("dataset", datasets_of_weak)
+        .append_column(
+            "household",
+            pc.is_in(datasets_of_weak, pa.array(sorted(household_datasets), pa.string())),
+        ),
     )
     known_table = pa.table(
         {
@@ -308,6 +327,7 @@ __all__ = [
     "CONTEXT_FILE",
     "choose_context_fields",
     "context_links",
+    "household_context",
     "load_context_fields",
     "save_context_fields",
     "weak_profiles",

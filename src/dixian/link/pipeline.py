@@ -42,6 +42,7 @@ from dixian.link.context import (
     CONTEXT_FILE,
     choose_context_fields,
     context_links,
+    household_context,
     load_context_fields,
     save_context_fields,
     weak_profiles,
@@ -233,7 +234,14 @@ def link_workspace(
         profiles, [row["profile_id"] for row in new_rows if row["profile_id"] not in known]
     )
     if weak.num_rows:
-        for profile_id, person in context_links(records, profiles, weak, known=known).items():
+        decided = context_links(
+            records,
+            profiles,
+            weak,
+            known=known,
+            household_datasets=household_context(context_fields),
+        )
+        for profile_id, person in decided.items():
             known[profile_id] = (person, "context", 1.0)
             counts["context"] += 1
 

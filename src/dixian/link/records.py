@@ -41,6 +41,8 @@ class RecordSource:
     # or a year): a person has at most one row per value of them (e.g. the payment month).
     # Empty otherwise (a plate number in the key is the vehicle, not a time slot).
     slot_fields: tuple[str, ...] = ()
+    # The field naming the household head's ID number (an assistance case's applicant).
+    household_head: str | None = None
 
 
 def record_sources() -> list[RecordSource]:
@@ -52,6 +54,7 @@ def record_sources() -> list[RecordSource]:
         if "id_number" in fields or "name" in fields:
             household = dataset.field_with_role("household_number")
             relation = dataset.field_with_role("relation_to_head")
+            head = dataset.field_with_role("household_head_id")
             id_field = fields.get("id_number")
             rest = tuple(key for key in dataset.key_fields if key != id_field)
             timed = any(_is_time(dataset, key) for key in rest)
@@ -63,6 +66,7 @@ def record_sources() -> list[RecordSource]:
                     household_number=household.name if household else None,
                     relation_to_head=relation.name if relation else None,
                     slot_fields=slot,
+                    household_head=head.name if head else None,
                 )
             )
     return sources
