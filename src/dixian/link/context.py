@@ -26,7 +26,9 @@ plate number), and almost every one of those other rows carries the ID number. S
    with an ID number at all; requiring recurrence makes that unlikely (a yearly dataset
    of one year, where every person has one row, never decides). A duplicated row whose
    copy lost its ID number occupies its own person's slot; the gap rule then needs the
-   other namesake to miss exactly that month, which is rare.
+   other namesake to miss exactly that month, which is rare. When the context names a
+   household (a registry household number, the household head's ID number of an
+   assistance case) recurrence is not needed: a household has no two members of one name.
 """
 
 from __future__ import annotations

@@ -7,7 +7,10 @@ The run, on identity profiles (see `dixian.link.records`):
 2. **ID repair.** A profile whose 18-character ID fails its check is repaired when exactly
    one of its repair candidates (`dixian.ids.repair_candidates`) is a known person whose
    name agrees (and birth date, when the profile has one) (`'id_repaired'`).
-3. **Probabilistic.** The rest are compared with Splink against one representative per
+3. **Record context.** A profile with neither ID number nor birth date joins the one
+   namesake its own department's other rows point to (`dixian.link.context`,
+   `'context'`).
+4. **Probabilistic.** The rest are compared with Splink against one representative per
    known person and against each other (never person against person), then clustered
    under the constraint that two known persons never merge (`'probabilistic'`, or
    `'reviewed'` where a reviewer's decision decided). Pairs between the reject and accept
