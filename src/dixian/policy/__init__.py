@@ -25,6 +25,7 @@ from dixian.policy.files import (
 from dixian.policy.parser import ExpressionError, Problem, parse_expression
 from dixian.policy.policyset import (
     DEFAULTS_DIR,
+    EXAMPLES_DIR,
     CompiledRule,
     PolicySet,
     Program,
@@ -37,6 +38,7 @@ from dixian.policy.typecheck import ValueType, check_expression, nearest_names, 
 
 __all__ = [
     "DEFAULTS_DIR",
+    "EXAMPLES_DIR",
     "CompiledRule",
     "ConditionSpec",
     "Expr",

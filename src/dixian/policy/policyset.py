@@ -31,6 +31,8 @@ from dixian.policy.parser import ExpressionError, Problem, parse_expression
 from dixian.policy.typecheck import ValueType, check_expression, nearest_names, value_type
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
+# Example county files (not loaded unless copied into a workspace's policies/ folder).
+EXAMPLES_DIR = Path(__file__).parent / "examples"
 
 
 @dataclass(frozen=True)

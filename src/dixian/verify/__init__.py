@@ -11,7 +11,14 @@ from dixian.verify.application import (
     read_declaration,
     verify_application,
 )
-from dixian.verify.batch import RESULTS_TABLE, explain_programs, program_table, verify_programs
+from dixian.verify.batch import (
+    RESULTS_TABLE,
+    explain_history,
+    explain_programs,
+    program_statuses,
+    program_table,
+    verify_programs,
+)
 from dixian.verify.leads import LEADS_TABLE, decode_lead_evidence, find_problem_leads
 from dixian.verify.results import (
     ConditionResult,
@@ -45,11 +52,13 @@ __all__ = [
     "compare_declaration",
     "decide_status",
     "decode_lead_evidence",
+    "explain_history",
     "explain_programs",
     "find_problem_leads",
     "latest_period",
     "lead_strength",
     "open_panel",
+    "program_statuses",
     "program_table",
     "read_declaration",
     "run_application",
