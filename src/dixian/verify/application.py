@@ -21,7 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dixian.errors import NotFound, UserError
 from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence
 from dixian.policy import PolicySet
-from dixian.verify.batch import explain_history, history_needed, program_statuses
+from dixian.verify.batch import (
+    explain_history,
+    field_records,
+    history_needed,
+    program_statuses,
+)
 from dixian.verify.lookup import (
     MissingTable,
     current_households,
@@ -223,7 +228,7 @@ def compare_declaration(declaration: Declaration, row: dict[str, Any]) -> list[D
                 f"{label}（年，元）",
                 getattr(income, source),
                 _per_capita_total(row, column),
-                evidence.get(column, []),
+                field_records(column, evidence),
             )
         )
     assets = declaration.assets
@@ -245,14 +250,14 @@ def compare_declaration(declaration: Declaration, row: dict[str, Any]) -> list[D
         ),
     ):
         found.append(
-            _compare_count(item, label, declared, row.get(column), evidence.get(column, []))
+            _compare_count(item, label, declared, row.get(column), field_records(column, evidence))
         )
     for item, label, amount, column in (
         ("deposits", "存款（元）", assets.deposits, "deposits_total"),
         ("securities", "证券（元）", assets.securities, "securities_total"),
     ):
         found.append(
-            _compare_amount(item, label, amount, row.get(column), evidence.get(column, []))
+            _compare_amount(item, label, amount, row.get(column), field_records(column, evidence))
         )
     return [item for item in found if item is not None]
 
