@@ -162,7 +162,8 @@ def _registry(households: int) -> tuple[pa.Table, pa.Table, pa.Table]:
     """persons, household_membership and the registration feed (1% registered dead)."""
     persons = households * _PERSONS_PER_HOUSEHOLD
     person_ids = [f"P{i:08d}" for i in range(persons)]
-    id_numbers = [f"522727{1950 + i % 50}0101{i % 10_000_000:07d}"[:18] for i in range(persons)]
+    # Unique 18-character numbers (the lookups do not check the MOD 11-2 character).
+    id_numbers = [f"522727{1950 + i % 50}{i:08d}" for i in range(persons)]
     household_ids = [f"H{i // _PERSONS_PER_HOUSEHOLD:07d}" for i in range(persons)]
     dead = [i % 100 == 7 for i in range(persons)]
     return (
