@@ -121,3 +121,43 @@ def test_one_row_per_person_says_nothing(workspace: Workspace) -> None:
     # The namesake's only deposit row has no ID number; the other's row is in the same
     # (only) year, so nothing shows the namesake's row is that person's.
     assert "context" not in methods
+
+
+def test_registry_row_without_id_is_placed_by_its_household(workspace: Workspace) -> None:
+    people = county(60, seed=13)
+    # people[4] and a namesake in another household of the same village.
+    namesake = dataclasses.replace(
+        people[-1], name=people[4].name, sex=people[4].sex, village=people[4].village
+    )
+    population = [*people[:-1], namesake]
+    registration = registration_rows(population, "2024-01")
+    write_staging(workspace, "household_registration", registration)
+    registry = [
+        {
+            "registry_household_id": f"R{row['household_number']}",
+            "id_number": None if person is people[4] else person.id_number,
+            "name": person.name,
+            "sex": row["sex"],
+            "relation_to_head": row["relation_to_head"],
+            "region_code": person.village,
+            "_period": "2024-01",
+            "_truth": person.person,
+        }
+        for person, row in zip(population, registration, strict=True)
+        if row["household_number"] in {"HH00000", "HH00001", "HH00002"}
+    ]
+    write_staging(workspace, "poverty_registry", registry)
+    link_workspace(workspace, settings=SETTINGS)
+    links = open_backend(workspace).table("person_link").to_pyarrow().to_pylist()
+    truth = truth_of(workspace)
+    person_of: dict[str, set[str]] = {}
+    for row in links:
+        person_of.setdefault(truth[row["_record_id"]], set()).add(row["person_id"])
+    weak = [
+        row
+        for row in links
+        if row["dataset"] == "poverty_registry" and truth[row["_record_id"]] == people[4].person
+    ]
+    assert [row["match_method"] for row in weak] == ["context"]
+    assert len(person_of[people[4].person]) == 1
+    assert person_of[people[4].person] != person_of[namesake.person]

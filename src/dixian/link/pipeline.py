@@ -57,6 +57,7 @@ from dixian.link.identity import (
     repair_ids,
     workspace_secret,
 )
+from dixian.link.kinship import household_links
 from dixian.link.matcher import MatcherOptions, present_roles
 from dixian.link.prepare import prepare_nodes, reachable
 from dixian.link.records import distinct_profiles, person_records
@@ -245,6 +246,13 @@ def link_workspace(
             household_datasets=household_context(context_fields),
         )
         for profile_id, person in decided.items():
+            known[profile_id] = (person, "context", 1.0)
+            counts["context"] += 1
+        still = weak.filter(
+            pc.invert(pc.is_in(weak.column("profile_id"), pa.array(list(decided), pa.string())))
+        )
+        by_household = household_links(records, profiles, still, known=known, id_person=id_person)
+        for profile_id, person in by_household.items():
             known[profile_id] = (person, "context", 1.0)
             counts["context"] += 1
 

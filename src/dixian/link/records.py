@@ -131,6 +131,17 @@ def _slot_column(table: ir.Table, fields: tuple[str, ...]) -> ir.StringValue:
     return value
 
 
+def _household_column(table: ir.Table, source: RecordSource) -> ir.StringValue:
+    # The household a record names: its household number, or its household head's ID
+    # number (prefixed, so the two kinds never compare equal).
+    if source.household_number and source.household_number in table.columns:
+        return table[source.household_number].cast("string")
+    if source.household_head and source.household_head in table.columns:
+        head = table[source.household_head].cast("string").upper().strip()
+        return ibis.ifelse(head == "", ibis.null().cast("string"), "head:" + head)
+    return ibis.null().cast("string")
+
+
 def person_records(
     backend: Any, *, context_fields: dict[str, list[str]] | None = None
 ) -> ir.Table | None:
@@ -140,8 +151,9 @@ def person_records(
     the identity roles (`id_number`, `name`, `sex`, `birth_date` as date, `region_code`,
     `address`), `context` (the dataset and its `context_fields` values; just the dataset
     when none are given), `slot` (the dataset's key values besides the ID number, null
-    when the ID number is not part of the key) and `profile_key`. None when no staging
-    table exists yet.
+    when the ID number is not part of the key), `household` (the household number, or
+    `head:` and the household head's ID number, where the dataset names one) and
+    `profile_key`. None when no staging table exists yet.
     """
     context_fields = context_fields or {}
     existing = _existing_tables(backend)
@@ -164,6 +176,7 @@ def person_records(
                 table, source.dataset, context_fields.get(source.dataset, [])
             ),
             "slot": _slot_column(table, source.slot_fields),
+            "household": _household_column(table, source),
         }
         for role in PROFILE_ROLES:
             field = source.fields.get(role)
