@@ -260,6 +260,20 @@ def _build_warehouse(backend: Any) -> Any:
         ],
         {"region_code": "string", "water_safety": "string", "assessment_date": "date"},
     )
+    _staged(
+        backend,
+        "poverty_registry",
+        [
+            {
+                "_record_id": "reg:1",
+                "registry_status": "exited_poverty",
+                "land_area_mu": 3.0,
+                "report_month": date(2023, 1, 1),
+            }
+        ],
+        {"registry_status": "string", "land_area_mu": "float64", "report_month": "date"},
+    )
+    link("poverty_registry", "reg:1", "p1")
     _table(
         backend,
         "person_link",
@@ -310,6 +324,10 @@ def test_members_ages_and_labour(warehouse: Any) -> None:
     assert jan["head_age"] == 42
     assert jan["labour_capacity_count"] == 3
     assert jan["farm_labour_count"] == 2  # the head worked away as a migrant
+    assert jan["land_area_mu"] == 3.0 and not jan["land_area_imputed"]
+    assert json.loads(jan["evidence"])["income_operating_pc"] == ["reg:1"]
+    h2 = rows[("h2", "2023-01")]
+    assert h2["land_area_mu"] == 3.0 and h2["land_area_imputed"]  # the county's mean
     assert rows[("h2", "2023-01")]["farm_labour_count"] == 0  # 73, and public payroll
     assert rows[("h1", "2024-01")]["farm_labour_count"] == 2  # p6 left; p1 away until 2023-12
     feb = rows[("h1", "2023-02")]
@@ -354,7 +372,8 @@ def test_spending_assets_flags_and_death(warehouse: Any) -> None:
 def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
     from dixian.features.store import update_household_period
 
-    monthly = FeatureSettings(employment_carry_months=1)  # the fixture's employment is monthly
+    # The fixture's employment is monthly; no farm income, so only wages change.
+    monthly = FeatureSettings(farm_net_income_per_mu=0, employment_carry_months=1)
     first = update_household_period(
         warehouse, periods=["2023-01"], complete_windows_only=False, settings=monthly
     )

@@ -284,7 +284,12 @@ def registry(
         .left_join(spells, KEYS)
         .drop("household_id_right", "period_right")
     )
-    return _part(values, [_evidence(latest, "registry_status")])
+    # The registry's farmland is what the operating-income estimate stands on.
+    land = latest.land_area_mu.notnull()
+    return _part(
+        values,
+        [_evidence(latest, "registry_status"), _evidence(latest, "income_operating_pc", land)],
+    )
 
 
 def shocks(
