@@ -48,6 +48,7 @@ def evaluate_held_out(
     truth: pd.DataFrame | None = None,
     model_params: Mapping[str, Any] | None = None,
     seed: int = 0,
+    identified: Target | None = monitoring_object_target,
 ) -> dict[str, Any]:
     """Train before the test period, alert at it, and score alerts and baseline on outcomes.
 
@@ -65,6 +66,8 @@ def evaluate_held_out(
             from the simulator's truth; replaces the panel's own outcomes and causes.
         model_params: RiskModel hyper-parameters.
         seed: seed of the baseline's tie-breaking.
+        identified: the identification target of the training label (None: the department
+            test alone, as before issue 7's county measurement; for comparisons).
 
     Returns:
         Nested figures: model metrics, alerts vs baseline, lead time, fairness, causes.
@@ -88,6 +91,7 @@ def evaluate_held_out(
         step=step,
         validation_period=validation_period,
         model_params=model_params,
+        identified=identified,
     )
     test = snapshot(
         panel,
