@@ -45,7 +45,7 @@ if [[ ! -f "$WS/warehouse.duckdb" ]]; then
 fi
 if [[ "$MODE" == --features ]]; then
   step "household panel (dixian features)"
-  $DIXIAN features --workspace "$WS" --json >/dev/null
+  $DIXIAN features --workspace "$WS" --rebuild --json >/dev/null
 fi
 for budget in $BUDGETS; do
   step "dixian evaluate monitor --budget $budget"
