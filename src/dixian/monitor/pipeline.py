@@ -338,11 +338,9 @@ def build_alert_list(
     lap("explain")
     alerts = alert_status(alerts, previous)
     listed = collect_hits(table, rules, households=set(alerts["household_id"].astype(str)))
-    by_household = listed.groupby("household_id")["evidence"].agg(list)
-    alerts["evidence"] = [
-        json.dumps([json.loads(item) for item in by_household.get(hid, [])], ensure_ascii=False)
-        for hid in alerts["household_id"]
-    ]
+    # Each hit's evidence is a JSON object already: the household's list is their JSON array.
+    by_household = listed.groupby("household_id")["evidence"].agg(", ".join)
+    alerts["evidence"] = [f"[{by_household.get(hid, '')}]" for hid in alerts["household_id"]]
     lap("evidence")
     return AlertList(scored, alerts, len(hits), seconds, cpu_seconds)
 
