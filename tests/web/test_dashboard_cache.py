@@ -141,3 +141,13 @@ def _csrf(html: str) -> str:
     match = re.search(r'name="csrf-token" content="([^"]*)"', html)
     assert match
     return match.group(1)
+
+
+def test_village_map_is_filtered_per_jurisdiction_from_the_cache(harness: WebHarness) -> None:
+    def codes(username: str) -> list[str]:
+        geo = harness.login(username).get("/dashboard/villages.geojson").json()
+        return [f["properties"]["region_code"] for f in geo["features"]]
+
+    assert codes("analyst") == [VILLAGE_A, VILLAGE_B]
+    assert codes("village_b") == [VILLAGE_B]
+    assert codes("analyst") == [VILLAGE_A, VILLAGE_B]

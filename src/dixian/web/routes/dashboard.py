@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -16,6 +17,7 @@ from dixian.web.i18n import translate
 from dixian.web.labels import code_labels
 from dixian.web.permissions import Permission
 from dixian.web.render import render_page, request_locale
+from dixian.web.warehouse import file_stamp
 
 router = APIRouter()
 
@@ -119,11 +121,19 @@ def villages_geojson(
     path = _reference_dir(request) / "villages.geojson"
     if not path.is_file():
         raise HTTPException(status_code=404)
+    # Parsed and filtered once per jurisdiction and file version: a county's file is megabytes.
+    body = request.app.state.dashboard_cache.get(
+        ("villages", user.jurisdiction, file_stamp(path)),
+        lambda: _villages_within(path, user.jurisdiction),
+    )
+    return Response(body, media_type="application/geo+json")
+
+
+def _villages_within(path: Path, prefix: str) -> bytes:
     data = json.loads(path.read_text(encoding="utf-8"))
-    prefix = user.jurisdiction
     data["features"] = [
         f
         for f in data.get("features", [])
         if str(f.get("properties", {}).get("region_code", "")).startswith(prefix)
     ]
-    return Response(json.dumps(data, ensure_ascii=False), media_type="application/geo+json")
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
