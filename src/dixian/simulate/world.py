@@ -160,6 +160,10 @@ def _buy_car(
     rows, owner = rows[owner >= 0], owner[owner >= 0]
     state.households["car"][rows] = True
     price = np.round(rng.lognormal(np.log(80_000), 0.5, rows.size), -2)
+    if planted:
+        # The planted pattern is a passenger car, which no policy exempts; the vehicle feed
+        # lists vehicles up to 30,000 yuan as motorcycles or farm vehicles.
+        price = np.maximum(price, 35_000.0)
     state.households["car_value"][rows] = price
     state.log(
         "vehicle",
