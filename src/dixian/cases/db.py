@@ -8,6 +8,7 @@ settings to the service layer in `session.info`.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -159,6 +160,7 @@ class CasesDatabase:
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._reader: Engine | None = None
+        self._reader_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -250,10 +252,11 @@ class CasesDatabase:
     def _read_sessions(self) -> Session:
         if self.engine.dialect.name != "sqlite":
             return self._sessions()
-        if self._reader is None:
-            self._reader = create_cases_engine(
-                self.engine.url.render_as_string(hide_password=False), read_only=True
-            )
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = create_cases_engine(
+                    self.engine.url.render_as_string(hide_password=False), read_only=True
+                )
         return Session(self._reader, expire_on_commit=False)
 
     def append_entries(self, entries: Sequence[Mapping[str, Any]]) -> None:
