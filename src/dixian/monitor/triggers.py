@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from dixian.monitor.features import parse_period
@@ -182,7 +183,10 @@ def collect_hits(
     ids = np.asarray(table.column("household_id").to_pylist(), dtype=object)
     keep = np.ones(len(ids), dtype=bool)
     if households is not None:
-        keep = pd.Index(ids).isin(list(households))
+        wanted = pa.array(list(households), type=pa.string())
+        keep = pc.is_in(table.column("household_id"), value_set=wanted).to_numpy(
+            zero_copy_only=False
+        )
     with_records = "evidence" in table.column_names
     frames = []
     for index, rule in enumerate(rules):
