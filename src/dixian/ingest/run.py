@@ -173,17 +173,32 @@ def _with_lineage(checked: ir.Table, dataset: Dataset, ingested_at: datetime) ->
     )
 
 
-def _current_expr(table: ir.Table, dataset: Dataset, replaced: list[str]) -> ir.BooleanValue:
+def _with_current(table: ir.Table, dataset: Dataset, replaced: list[str]) -> ir.Table:
+    """`_is_current`: false for a row a later row with the same version key supersedes
+    (later period, then later batch) and for every row of a replaced batch.
+
+    Only keys with several rows can hold a superseded row; they are found by one grouping and
+    joined back (a window over every key would sort the whole table).
+    """
     keys = list(dataset.version_keys())
     order = table._period.concat("#", table._batch_seq.cast("string").lpad(12, "0"))
-    latest = order.max().over(ibis.window(group_by=[table[k] for k in keys]))
+    ordered = table.mutate(_order=order)
     keyed: ir.BooleanValue = ibis.literal(True)
     for key in keys:
-        keyed = keyed & table[key].notnull()
-    superseded = keyed & (order < latest)
+        keyed = keyed & ordered[key].notnull()
+    present = ordered.filter(keyed)
+    groups = present.group_by(keys).aggregate(_n=present.count(), _latest=present._order.max())
+    repeated = groups.filter(groups._n > 1)
+    repeated = repeated.select(
+        **{f"_vk{i}": repeated[key] for i, key in enumerate(keys)}, _latest=repeated._latest
+    )
+    joined = ordered.left_join(
+        repeated, [ordered[key] == repeated[f"_vk{i}"] for i, key in enumerate(keys)]
+    )
+    superseded = (joined._order < joined._latest).fill_null(False)
     if replaced:
-        superseded = superseded | table._batch_id.isin(replaced)
-    return ~superseded
+        superseded = superseded | joined._batch_id.isin(replaced)
+    return joined.mutate(_is_current=~superseded).select(*table.columns)
 
 
 class _Tables:
@@ -364,7 +379,7 @@ def ingest_feeds(
             if _existing(backend, staging_name):
                 old = backend.table(staging_name)
                 combined = old.select(*[old[c].cast(fresh[c].type()) for c in columns]).union(fresh)
-            combined = combined.mutate(_is_current=_current_expr(combined, dataset, replaced))
+            combined = _with_current(combined, dataset, replaced)
             tables.tables.append(f"{staging_name}{_NEXT}")
             written = backend.create_table(f"{staging_name}{_NEXT}", combined, overwrite=True)
             to_swap.append(staging_name)

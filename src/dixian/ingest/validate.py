@@ -26,7 +26,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from dixian.ingest import normalise as nz
+from dixian.ingest.values import key_of, typed_values
 from dixian.standards import Catalog, Dataset, FieldSpec
 
 # Field type → staging column type.
@@ -167,15 +167,6 @@ def _fmt(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def key_of(text: str) -> str:
-    """Python twin of the engine's value key `_value_key` (for building lookup tables)."""
-    return nz.python_match_key(text).lower()
-
-
-def _value_key(value: ir.StringValue) -> ir.StringValue:
-    return nz.match_key(value).lower()
-
-
 class _Collector:
     """Collects (condition, reason) pairs and renders them as a JSON list expression."""
 
@@ -195,7 +186,9 @@ class _Collector:
         joined = parts[0]
         for part in parts[1:]:
             joined = joined.concat(part)
-        return ibis.literal("[").concat(joined.re_replace(",$", ""), "]")
+        listed = ibis.literal("[").concat(joined.re_replace(",$", ""), "]")
+        # Most rows have no reason: the list is only assembled for the rows that have one.
+        return ibis.ifelse(self.any(), listed, ibis.literal("[]"))
 
     def any(self) -> ir.BooleanValue:
         result: ir.BooleanValue = ibis.literal(False)
@@ -257,8 +250,8 @@ def check_dataset(
 ) -> ir.Table:
     """Normalise and validate a raw dataset table.
 
-    The work is done in stages (clean text, then keys and ID checks, then typed values, then
-    reasons), each referring to the previous stage's columns, so the SQL stays small.
+    The values are normalised by `values.typed_values` (once per distinct value), then every
+    rule is checked per row.
 
     Args:
         raw: one nullable text column per field of the dataset, plus `_parse_error` and
@@ -276,62 +269,20 @@ def check_dataset(
         and `_flags` (JSON lists), `_rejected` (bool) and `_raw_<field>` (the original text).
     """
     fields = dataset.fields
-    # Stage 1: cleaned text per field.
-    stage1 = raw.mutate(**{f"_t_{spec.name}": _clean(raw[spec.name], spec) for spec in fields})
-    # Stage 2: matching keys, normalised ID numbers.
-    keyed: dict[str, ir.Value] = {}
-    for spec in fields:
-        text = stage1[f"_t_{spec.name}"]
-        if spec.type == "code":
-            only = list(_code_lookup(catalog, spec))
-            keyed[f"_k_{spec.name}"] = nz.to_simplified(text, only=only).upper().lower()
-        if spec.type == "region_code":
-            chars = None if region_chars is None else [region_chars]
-            keyed[f"_k_{spec.name}"] = nz.to_simplified(text, only=chars).upper().lower()
-        if spec.type == "name":
-            given = f"_nk_{spec.name}"
-            # Keys computed per distinct name by the reader (see spool._name_keys), else here.
-            keyed[f"{spec.name}_key"] = (
-                stage1[given] if given in stage1.columns else nz.to_simplified(text).upper()
-            )
-        if spec.type == "id_number":
-            keyed[f"_idu_{spec.name}"] = text.replace("-", "").upper()
-    stage2 = stage1.mutate(**keyed) if keyed else stage1
+    stage4 = typed_values(
+        raw, dataset, catalog=catalog, regions=regions, as_of=as_of, region_chars=region_chars
+    )
     ids = [spec.name for spec in fields if spec.type == "id_number"]
     if ids:
-        stage2 = stage2.mutate(
-            **{f"_idb_{name}": nz.id_body_of_15(stage2[f"_idu_{name}"]) for name in ids}
-        )
-        stage2 = stage2.mutate(
+        # A row without the value has no match in the per-value table: its ID is empty.
+        stage4 = stage4.mutate(
             **{
-                f"_id_{name}": ibis.ifelse(
-                    stage2[f"_idb_{name}"].notnull(),
-                    nz.id_with_check(stage2[f"_idb_{name}"]),
-                    stage2[f"_idu_{name}"],
+                f"_id_error_{name}": ibis.ifelse(
+                    stage4[name].isnull(), ibis.literal("empty"), stage4[f"_id_error_{name}"]
                 )
                 for name in ids
             }
         )
-    # Stage 3: ID checks, region joins.
-    checks: dict[str, ir.Value] = {}
-    for spec in fields:
-        if spec.type == "id_number":
-            number = stage2[f"_id_{spec.name}"]
-            checks[f"_id_error_{spec.name}"] = nz.id_number_error(number, today=as_of)
-            checks[f"_id_birth_{spec.name}"] = nz.id_birth_date(number)
-            checks[f"_id_sex_{spec.name}"] = nz.id_sex(number)
-    stage3 = stage2.mutate(**checks) if checks else stage2
-    for spec in fields:
-        if spec.type == "region_code" and regions is not None:
-            stage3 = _join_region(stage3, spec.name, regions)
-    # Stage 4: typed values.
-    stage4 = stage3.mutate(
-        **{
-            f"_v_{spec.name}": _typed(stage3, spec, catalog=catalog, regions=regions)
-            for spec in fields
-        }
-    )
-    # Stage 5: reasons.
     errors, flags = _Collector(), _Collector()
     errors.add(stage4["_parse_error"].notnull(), "row_malformed", None)
     for spec in fields:
@@ -376,73 +327,6 @@ def check_dataset(
         **{f"_raw_{spec.name}": stage4[spec.name] for spec in fields},
         _raw_parse_error=stage4["_parse_error"],
     )
-
-
-def _code_lookup(catalog: Catalog, spec: FieldSpec) -> dict[str, str]:
-    assert spec.codes is not None
-    return {key_of(k): v for k, v in catalog.code_list(spec.codes).lookup_table().items()}
-
-
-def _clean(value: ir.StringValue, spec: FieldSpec) -> ir.StringValue:
-    if spec.type == "name":
-        # The name keeps its original text (only trimmed); matching uses <name>_key.
-        trimmed = value.strip()
-        return ibis.ifelse(trimmed == "", ibis.null("string"), trimmed)
-    if spec.type == "text":
-        return nz.clean_text(value)
-    if spec.type == "date":
-        return nz.strip_time(nz.compact(value))
-    return nz.compact(value)
-
-
-def _join_region(table: ir.Table, field_name: str, regions: ir.Table) -> ir.Table:
-    key = f"_k_{field_name}"
-    lookup = regions.select(
-        **{
-            f"_rk_{field_name}": regions.key,
-            f"_region_code_{field_name}": regions.code,
-            f"_region_ambiguous_{field_name}": regions.ambiguous,
-        }
-    )
-    joined = table.left_join(lookup, table[key] == lookup[f"_rk_{field_name}"])
-    return joined.drop(f"_rk_{field_name}")
-
-
-def _typed(
-    table: ir.Table,
-    spec: FieldSpec,
-    *,
-    catalog: Catalog,
-    regions: ir.Table | None,
-) -> ir.Value:
-    text = table[f"_t_{spec.name}"]
-    if spec.type == "date":
-        return nz.parse_date(text)
-    if spec.type == "integer":
-        return nz.parse_int(text)
-    if spec.type == "decimal":
-        if spec.unit != "yuan":
-            return nz.parse_float(text)
-        factor = f"_u_{spec.name}"
-        if factor in table.columns:
-            return nz.parse_amount(text, default_factor=table[factor].fill_null(1.0))
-        return nz.parse_amount(text)
-    if spec.type == "boolean":
-        return nz.parse_bool(text)
-    if spec.type == "code":
-        lookup = _code_lookup(catalog, spec)
-        key = table[f"_k_{spec.name}"]
-        return ibis.cases(
-            *[(key == k, ibis.literal(v)) for k, v in lookup.items()], else_=ibis.null("string")
-        )
-    if spec.type == "region_code":
-        if regions is None:
-            return ibis.ifelse(text.re_search(r"^\d{12}$"), text, ibis.null("string"))
-        return table[f"_region_code_{spec.name}"]
-    if spec.type == "id_number":
-        number = table[f"_id_{spec.name}"]
-        return ibis.ifelse(number == "", ibis.null("string"), number)
-    return text
 
 
 def _outside(typed: ir.Value, spec: FieldSpec) -> ir.BooleanValue:
