@@ -168,12 +168,11 @@ def _group_rows(records: ir.Table, weak: pa.Table) -> pa.Table:
     joined = records.join(
         keys, [records["dataset"] == keys["dataset"], records["name"] == keys["name"]]
     )
-    rows = joined.select(
-        context=records["context"],
-        region_code=records["region_code"],
-        profile_key=records["profile_key"],
-        period=records["_period"],
-    ).distinct()
+    # One row per (context, village, profile) with the periods it spans: a pension series
+    # is hundreds of monthly rows, of which only the first and last period matter here.
+    rows = joined.group_by(
+        [records["context"], records["region_code"], records["profile_key"]]
+    ).aggregate(first_period=records["_period"].min(), last_period=records["_period"].max())
     table: pa.Table = rows.to_pyarrow()
     return table
 
@@ -191,18 +190,18 @@ def _held_slots(records: ir.Table, persons: pa.Table) -> pa.Table:
 
 _CANDIDATES_SQL = """
 with r as (
-    select r.context, r.period, r.region_code, p.profile_id, p.name_key
+    select r.context, r.first_period, r.last_period, r.region_code, p.profile_id, p.name_key
     from rows r join profiles p on r.profile_key = p.profile_key
     where p.name_key is not null
 ),
 members as (
     select r.context, r.name_key, r.region_code, k.person_id,
-           min(r.period) as first_period, max(r.period) as last_period
+           min(r.first_period) as first_period, max(r.last_period) as last_period
     from r join known k using (profile_id)
     group by all
 ),
 weak_span as (
-    select profile_id, min(period) as first_period, max(period) as last_period
+    select profile_id, min(first_period) as first_period, max(last_period) as last_period
     from r semi join weak using (profile_id) group by all
 )
 select w.profile_id, w.dataset, w.slot, w.n_records, w.household, m.person_id,
