@@ -229,7 +229,14 @@ def _build_warehouse(backend: Any) -> Any:
                 "registration_date": date(2022, 8, 1),
                 "purchase_price": 120000.0,
                 "vehicle_status": "normal",
-            }
+            },
+            {
+                "_record_id": "veh:2",
+                "vehicle_type": "agricultural",
+                "registration_date": date(2020, 3, 1),
+                "purchase_price": 15000.0,
+                "vehicle_status": "normal",
+            },
         ],
         {
             "vehicle_type": "string",
@@ -239,6 +246,7 @@ def _build_warehouse(backend: Any) -> Any:
         },
     )
     link("vehicles", "veh:1", "p5")
+    link("vehicles", "veh:2", "p4")  # the head's tractor, still his after his death
     _staged(
         backend,
         "public_payroll",
@@ -358,12 +366,14 @@ def test_spending_assets_flags_and_death(warehouse: Any) -> None:
     assert feb["schooling_cost_12m"] == pytest.approx(1000.0)
     assert feb["water_unsafe"] is True or feb["water_unsafe"] == 1
     h2 = rows[("h2", "2023-02")]
-    assert h2["vehicle_count"] == 1 and h2["vehicle_non_exempt_count"] == 1
+    assert h2["vehicle_count"] == 2 and h2["vehicle_non_exempt_count"] == 1
     assert h2["public_payroll_count"] == 1
     assert bool(h2["is_dibao"])
     assert h2["assistance_paid_12m"] == pytest.approx(800.0)
     after = rows[("h2", "2024-01")]
     assert after["member_count"] == 1  # the head died in 2023-06
+    assert after["vehicle_count"] == 2  # his tractor stays with the family
+    assert after["vehicle_value_total"] == pytest.approx(135000.0)
     assert after["payments_after_death_count"] == 6  # July..December 2023
     assert after["payments_after_death_amount"] == pytest.approx(2400.0)
     assert json.loads(after["evidence"])["payments_after_death_count"]

@@ -19,6 +19,7 @@ import ibis
 
 from dixian.errors import UserError
 from dixian.features import _columns as cols
+from dixian.features import _estate as estate
 from dixian.features import _income_model as income_model
 from dixian.features import _status as status
 from dixian.features import _wages as wages
@@ -208,6 +209,7 @@ def build_household_period(
     # Intermediate results are materialised: the panel's query would otherwise inline the
     # member grid dozens of times and grow beyond what a planner handles well.
     grid = _materialise(backend, "grid", _member_grid(backend, period_rows))
+    holders = _materialise(backend, "holders", estate.asset_holders(backend, grid))
     members = _materialise(backend, "members", cols.members(backend, grid))
     parts: list[_Part] = [
         part
@@ -217,7 +219,7 @@ def build_household_period(
             cols.incomes(backend, grid, settings, _in_window),
             wages.employment_wages(backend, grid, settings),
             cols.assistance(backend, grid, settings, _in_window),
-            status.assets(backend, grid, settings, _in_window),
+            status.assets(backend, holders, settings, _in_window),
             status.spending(backend, grid, settings, _in_window),
             status.flags(backend, grid, settings, _in_window),
             status.registry(backend, grid, settings, _in_window),
