@@ -1,4 +1,5 @@
-"""Options every command shares, as `Annotated` aliases for Typer signatures."""
+"""Options every command shares, as `Annotated` aliases for Typer signatures, and the
+shared `dixian evaluate` group."""
 
 from __future__ import annotations
 
@@ -24,3 +25,15 @@ JsonOption = Annotated[
     bool,
     typer.Option("--json", help="Print the figures as one JSON object on stdout."),
 ]
+
+
+def evaluate_group(app: typer.Typer) -> typer.Typer:
+    """The `dixian evaluate` group, created by the first stage that registers an evaluation."""
+    for group in app.registered_groups:
+        if group.name == "evaluate" and group.typer_instance is not None:
+            return group.typer_instance
+    group_app = typer.Typer(
+        help="Score a stage against the simulator's truth.", no_args_is_help=True
+    )
+    app.add_typer(group_app, name="evaluate")
+    return group_app

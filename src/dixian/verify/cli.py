@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dixian.cli_options import JsonOption, WorkspaceOption
+from dixian.cli_options import JsonOption, WorkspaceOption, evaluate_group
 from dixian.config import Workspace
 from dixian.console import print_json, print_summary, progress_bar
 from dixian.engine import open_backend
@@ -121,19 +121,7 @@ def evaluate(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> 
     print_summary("核对评估 verification evaluation", figures, as_json=as_json)
 
 
-def _evaluate_group(app: typer.Typer) -> typer.Typer:
-    """The shared `dixian evaluate` group (other stages add their own evaluations)."""
-    for group in app.registered_groups:
-        if group.name == "evaluate" and group.typer_instance is not None:
-            return group.typer_instance
-    group_app = typer.Typer(
-        help="Score a stage against the simulator's truth.", no_args_is_help=True
-    )
-    app.add_typer(group_app, name="evaluate")
-    return group_app
-
-
 def register(app: typer.Typer) -> None:
     """Add `dixian verify` and `dixian evaluate verify` to the CLI."""
     app.command("verify")(verify)
-    _evaluate_group(app).command("verify")(evaluate)
+    evaluate_group(app).command("verify")(evaluate)
