@@ -52,6 +52,9 @@ def test_held_out_evaluation_beats_the_rule_baseline() -> None:
     assert 0.0 <= figures["primary_cause_accuracy"] <= 1.0
     assert figures["primary_cause_checked"] > 0
     assert figures["lead_time"]["count"] == figures["alerts"]["true_alerts"]
+    # The budgeted part and the always-alert households make up the alert list.
+    budgeted = figures["budgeted_part"]["alerts"]["alerts"]
+    assert budgeted + figures["alerts"]["always_alert"] == figures["alerts"]["alerts"]
 
 
 def test_budget_metrics_and_baseline() -> None:

@@ -128,6 +128,7 @@ def evaluate_held_out(
     hit_counts = test["household_id"].map(summary["trigger_count"]).fillna(0).to_numpy()
     tie_break = np.random.default_rng(seed).random(len(test))
     baseline = _rule_policy_baseline(test, hits, policy=policy, tie_break=tie_break)
+    always = _always_alert(test, hits).to_numpy(dtype=bool)
     county_wide = metrics.rule_baseline_mask(hit_counts, budget=count, tie_break=tie_break)
     model_only = metrics.top_k_mask(test["risk"].to_numpy(), count)
     ours = metrics.recall_precision_at(labels, alerted)
@@ -142,7 +143,12 @@ def evaluate_held_out(
         "outcomes": "truth" if truth is not None else "panel",
         "label": trained.card.get("label"),
         "model": metrics.score_summary(labels, test["risk"].to_numpy(), budgets=[count]),
-        "alerts": {**ours, "always_alert": int(_always_alert(test, hits).sum())},
+        "alerts": {**ours, "always_alert": int(always.sum())},
+        # The part the model chooses: alerts beyond the always-alert households, both lists.
+        "budgeted_part": {
+            "alerts": metrics.recall_precision_at(labels, alerted & ~always),
+            "rule_baseline": metrics.recall_precision_at(labels, baseline & ~always),
+        },
         "model_only_at_same_count": metrics.recall_precision_at(labels, model_only),
         "rule_baseline": {**rules_only, "households_with_hits": int((hit_counts > 0).sum())},
         "rule_baseline_county_wide": metrics.recall_precision_at(labels, county_wide),
