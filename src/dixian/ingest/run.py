@@ -289,6 +289,9 @@ def ingest_feeds(
         from dixian.engine import open_backend
 
         backend = open_backend(workspace)
+    if backend.name == "duckdb":
+        # DuckDB draws its own bar for long queries, over ours (and into --json output).
+        backend.con.execute("SET enable_progress_bar = false")
     as_of = as_of or date.today()
     started = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     result = IngestResult()
