@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dixian.cli_options import JsonOption, WorkspaceOption
+from dixian.cli_options import JsonOption, WorkspaceOption, evaluate_group
 from dixian.console import info, print_summary
 
 
@@ -97,21 +97,9 @@ def review(
     )
 
 
-def _evaluate_group(app: typer.Typer) -> typer.Typer:
-    """The shared `dixian evaluate` group (other stages add their own evaluations)."""
-    for group in app.registered_groups:
-        if group.name == "evaluate" and group.typer_instance is not None:
-            return group.typer_instance
-    evaluate = typer.Typer(
-        help="Score a stage against the simulator's truth.", no_args_is_help=True
-    )
-    app.add_typer(evaluate, name="evaluate")
-    return evaluate
-
-
 def register(app: typer.Typer) -> None:
     """Add the linkage commands to the `dixian` app."""
     app.command("link")(link)
     app.command("link-review")(review)
     app.command("match")(match)
-    _evaluate_group(app).command("link")(evaluate_link_command)
+    evaluate_group(app).command("link")(evaluate_link_command)
