@@ -44,6 +44,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dixian.errors import ConfigError
 from dixian.link.records import STAGING_PREFIX, RecordSource, record_sources
 
 CONTEXT_FILE = "context_fields.json"
@@ -117,7 +118,12 @@ def load_context_fields(path: Path) -> dict[str, list[str]] | None:
     """Context fields saved by an earlier run (so incremental runs keep profile keys)."""
     if not path.is_file():
         return None
-    loaded: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        loaded: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON ({exc}); delete it and run 'dixian link --full'"
+        ) from exc
     return loaded
 
 
