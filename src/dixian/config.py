@@ -215,7 +215,8 @@ kind = "duckdb"
 duckdb_path = "warehouse.duckdb"
 threads = 2
 memory_limit = "8GB"
-# Used when kind = "spark": a master URL such as spark://host:7077, or local[N].
+# Used when kind = "spark": a master URL such as spark://host:7077, or local[N]. Tables are
+# written to spark-warehouse/ and their catalog kept in spark-metastore/ (both in the workspace).
 spark_master = "local[2]"
 spark_driver_memory = "4g"
 

@@ -6,6 +6,7 @@ stage needs engine-specific SQL it keeps it in one place and tests it on both en
 
 from __future__ import annotations
 
+import os
 import tempfile
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ def open_backend(workspace: Workspace, *, read_only: bool = False) -> BaseBacken
             master=engine.spark_master,
             driver_memory=engine.spark_driver_memory,
             warehouse_dir=str(workspace.root / "spark-warehouse"),
+            metastore_dir=str(workspace.root / "spark-metastore"),
         )
     raise ConfigError(f"engine.kind: unknown engine '{engine.kind}'")
 
@@ -60,12 +62,17 @@ _SPARK_SESSION: Any = None
 
 
 def spark_session(
-    master: str = "local[2]", driver_memory: str = "4g", warehouse_dir: str | None = None
+    master: str = "local[2]",
+    driver_memory: str = "4g",
+    warehouse_dir: str | None = None,
+    metastore_dir: str | None = None,
 ) -> Any:
     """A Spark session with settings that keep results equal to DuckDB's (UTC, ANSI off).
 
     The session is created once per process; Spark allows only one active session. Managed
     tables go to `warehouse_dir` (default: a new temporary folder), never the current folder.
+    With `metastore_dir` the table catalog is kept there (an embedded Derby metastore), so the
+    tables one command writes are there for the next; without it the catalog lives in memory.
     """
     global _SPARK_SESSION
     if _SPARK_SESSION is not None:
@@ -76,7 +83,7 @@ def spark_session(
         raise ConfigError(
             "engine.kind = 'spark' needs pyspark: pip install 'dixian[spark]'"
         ) from exc
-    _SPARK_SESSION = (
+    builder = (
         SparkSession.builder.master(master)
         .appName("dixian")
         .config("spark.driver.memory", driver_memory)
@@ -88,14 +95,27 @@ def spark_session(
         .config(
             "spark.sql.warehouse.dir", warehouse_dir or tempfile.mkdtemp(prefix="dixian-spark-")
         )
-        .getOrCreate()
     )
+    if metastore_dir is not None:
+        builder = (
+            builder.config("spark.sql.catalogImplementation", "hive")
+            .config(
+                "javax.jdo.option.ConnectionURL",
+                f"jdbc:derby:;databaseName={metastore_dir};create=true",
+            )
+            .config("spark.driver.extraJavaOptions", f"-Dderby.stream.error.file={os.devnull}")
+        )
+    _SPARK_SESSION = builder.getOrCreate()
     _SPARK_SESSION.sparkContext.setLogLevel("ERROR")
     return _SPARK_SESSION
 
 
 def open_spark(
-    *, master: str = "local[2]", driver_memory: str = "4g", warehouse_dir: str | None = None
+    *,
+    master: str = "local[2]",
+    driver_memory: str = "4g",
+    warehouse_dir: str | None = None,
+    metastore_dir: str | None = None,
 ) -> BaseBackend:
     """Open an Ibis PySpark backend on a (shared, per-process) Spark session."""
-    return ibis.pyspark.connect(spark_session(master, driver_memory, warehouse_dir))
+    return ibis.pyspark.connect(spark_session(master, driver_memory, warehouse_dir, metastore_dir))

@@ -49,3 +49,44 @@ def test_spark_gives_the_same_result(spark_backend: Any) -> None:
     pd.testing.assert_frame_equal(
         duck.astype({"members": "int64"}), spark.astype({"members": "int64"}), check_dtype=False
     )
+
+
+_WRITE_THEN_LIST = """
+import sys
+from pathlib import Path
+
+import ibis
+from dixian.config import Workspace
+from dixian.engine import open_backend
+
+backend = open_backend(Workspace.open(Path(sys.argv[1])))
+if sys.argv[2] == "write":
+    backend.create_table("kept_between_runs", ibis.memtable({"x": [1, 2, 3]}), overwrite=True)
+print(sorted(backend.list_tables()))
+print(backend.table("kept_between_runs").count().execute())
+"""
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_workspace_tables_outlive_the_process(workspace: Workspace) -> None:
+    import subprocess
+    import sys
+
+    config = workspace.config_path.read_text(encoding="utf-8")
+    workspace.config_path.write_text(
+        config.replace('kind = "duckdb"', 'kind = "spark"'), encoding="utf-8"
+    )
+    assert Workspace.open(workspace.root).config.engine.kind == "spark"
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _WRITE_THEN_LIST, str(workspace.root), step],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        for step in ("write", "read")
+    ]
+    # The second process only reads: the table comes from the catalog kept in the workspace.
+    assert runs[1].stdout.split("\n")[:2] == ["['kept_between_runs']", "3"]
