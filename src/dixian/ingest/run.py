@@ -164,12 +164,18 @@ def _with_lineage(checked: ir.Table, dataset: Dataset, ingested_at: datetime) ->
     for index, name in enumerate(dataset.field_names()):
         value = checked[f"_raw_{name}"].fill_null(_NULL_MARK)
         hashed = value if index == 0 else hashed.concat(_SEPARATOR, value)
+    # The original text is kept for quarantined rows only (the hash already covers it).
+    originals = {
+        f"_raw_{name}": ibis.ifelse(checked._rejected, checked[f"_raw_{name}"], ibis.null("string"))
+        for name in dataset.field_names()
+    }
     return checked.mutate(
         _record_id=checked._batch_id.concat(":", checked._sheet, ":").concat(
             checked._row_number.cast("string")
         ),
         _row_hash=hashed.hexdigest("md5"),
         _ingested_at=ibis.literal(ingested_at, type="timestamp"),
+        **originals,
     )
 
 
@@ -177,28 +183,36 @@ def _with_current(table: ir.Table, dataset: Dataset, replaced: list[str]) -> ir.
     """`_is_current`: false for a row a later row with the same version key supersedes
     (later period, then later batch) and for every row of a replaced batch.
 
-    Only keys with several rows can hold a superseded row; they are found by one grouping and
-    joined back (a window over every key would sort the whole table).
+    Only keys with several rows can hold a superseded row: they are found by one grouping,
+    their latest version computed on their rows alone and joined back (a window over every
+    key would sort the whole table).
     """
     keys = list(dataset.version_keys())
-    order = table._period.concat("#", table._batch_seq.cast("string").lpad(12, "0"))
-    ordered = table.mutate(_order=order)
     keyed: ir.BooleanValue = ibis.literal(True)
     for key in keys:
-        keyed = keyed & ordered[key].notnull()
-    present = ordered.filter(keyed)
-    groups = present.group_by(keys).aggregate(_n=present.count(), _latest=present._order.max())
-    repeated = groups.filter(groups._n > 1)
-    repeated = repeated.select(
-        **{f"_vk{i}": repeated[key] for i, key in enumerate(keys)}, _latest=repeated._latest
+        keyed = keyed & table[key].notnull()
+    present = table.filter(keyed)
+    counted = present.group_by(keys).aggregate(_n=present.count())
+    repeated = counted.filter(counted._n > 1).select(*keys)
+    rows = present.semi_join(repeated, keys)
+    latest = rows.group_by(keys).aggregate(_latest=_order(rows).max())
+    latest = latest.select(
+        **{f"_vk{i}": latest[key] for i, key in enumerate(keys)}, _latest=latest._latest
     )
-    joined = ordered.left_join(
-        repeated, [ordered[key] == repeated[f"_vk{i}"] for i, key in enumerate(keys)]
+    joined = table.left_join(
+        latest, [table[key] == latest[f"_vk{i}"] for i, key in enumerate(keys)]
     )
-    superseded = (joined._order < joined._latest).fill_null(False)
+    superseded = ibis.ifelse(
+        joined._latest.notnull(), _order(joined) < joined._latest, ibis.literal(False)
+    )
     if replaced:
         superseded = superseded | joined._batch_id.isin(replaced)
     return joined.mutate(_is_current=~superseded).select(*table.columns)
+
+
+def _order(table: ir.Table) -> ir.StringValue:
+    # Later period first, then later batch.
+    return table._period.concat("#", table._batch_seq.cast("string").lpad(12, "0"))
 
 
 class _Tables:
@@ -218,6 +232,14 @@ class _Tables:
             with contextlib.suppress(Exception):
                 self.backend.drop_view(name, force=True)
         self.tables, self.views = [], []
+
+
+def _create_work_table(backend: Any, name: str, expr: ir.Table) -> ir.Table:
+    # On DuckDB a temporary table: no compressed write to the warehouse file for rows that are
+    # copied once more into staging (it spills to disk past the memory limit).
+    if backend.name == "duckdb":
+        return backend.create_table(name, expr, overwrite=True, temp=True)
+    return backend.create_table(name, expr, overwrite=True)
 
 
 def _swap(backend: Any, names: list[str]) -> None:
@@ -372,7 +394,7 @@ def ingest_feeds(
             )
             checked_name = f"_ingest_checked_{name}"
             tables.tables.append(checked_name)
-            checked = backend.create_table(checked_name, checked_expr, overwrite=True)
+            checked = _create_work_table(backend, checked_name, checked_expr)
             checked_tables[name] = checked
             staging_name = f"{STAGING_PREFIX}{name}"
             columns = _staging_columns(dataset)
