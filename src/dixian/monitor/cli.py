@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dixian.cli_options import JsonOption, WorkspaceOption
+from dixian.cli_options import JsonOption, WorkspaceOption, evaluate_group
 from dixian.config import Workspace
 from dixian.console import info, print_summary, stdout_console
 from dixian.errors import UserError
@@ -207,20 +207,9 @@ def alerts(
     )
 
 
-def _evaluate_group(app: typer.Typer) -> typer.Typer:
-    # Several stages add `dixian evaluate <stage>`: reuse the group if one registered it first.
-    for group in app.registered_groups:
-        if group.name == "evaluate" and group.typer_instance is not None:
-            return group.typer_instance
-    evaluate_app = typer.Typer(help="Evaluate a stage against the simulator's truth.",
-                               no_args_is_help=True)  # fmt: skip
-    app.add_typer(evaluate_app, name="evaluate")
-    return evaluate_app
-
-
 def register(app: typer.Typer) -> None:
     """Add `dixian monitor ...` and `dixian evaluate monitor` to the app."""
     app.add_typer(monitor_app, name="monitor")
     from dixian.monitor.evaluate_cli import evaluate_monitor
 
-    _evaluate_group(app).command("monitor")(evaluate_monitor)
+    evaluate_group(app).command("monitor")(evaluate_monitor)
