@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from dixian.features.sources import MEMBERSHIP_TABLE, linked_rows, month_index
+from dixian.features.sources import death_dates, linked_rows, membership_months, month_index
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -266,25 +266,14 @@ def _payments_after_death(
     the period, not over 12 months: an overpayment stays a finding until it is recovered,
     and a death in one year is often noticed only in the next year's review.
     """
-    deaths = linked_rows(backend, "household_registration", ["registration_status", "status_date"])
+    deaths = death_dates(backend)
     if deaths is None:
         return None
-    deaths = deaths.filter(
-        (deaths.registration_status == "deceased") & deaths.status_date.notnull()
-    )
-    deaths = deaths.group_by("person_id").aggregate(death_date=deaths.status_date.min())
     after = payments.inner_join(deaths, "person_id")
     after = after.filter(after.payment_month > after.death_date).select(
         "_record_id", "amount", "e_month", dead="person_id", d_month=month_index(after.death_date)
     )
-    membership = backend.table(MEMBERSHIP_TABLE)
-    rows = membership.select(
-        "person_id",
-        "household_id",
-        m_month=membership.period.left(4).cast("int64") * 12
-        + membership.period.right(2).cast("int64")
-        - 1,
-    )
+    rows = membership_months(backend).select("person_id", "household_id", "m_month")
     dead = after.select("dead", "d_month").distinct()
     # The deceased's household at the death: their latest membership row up to that month.
     own = rows.inner_join(dead, rows.person_id == dead.dead).filter(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 
-from dixian.features.sources import MEMBERSHIP_TABLE, linked_rows, month_index
+from dixian.features.sources import death_dates, membership_months, month_index
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -28,19 +28,11 @@ def asset_holders(backend: BaseBackend, grid: ir.Table) -> ir.Table:
     gives a table with those six columns; age is NULL for the deceased.
     """
     living = grid.select(*_HOLDER_COLUMNS)
-    exits = linked_rows(backend, "household_registration", ["registration_status", "status_date"])
-    if exits is None:
+    deaths = death_dates(backend)
+    if deaths is None:
         return living
-    deaths = exits.filter((exits.registration_status == "deceased") & exits.status_date.notnull())
-    deaths = deaths.group_by("person_id").aggregate(d_month=month_index(deaths.status_date.min()))
-    membership = backend.table(MEMBERSHIP_TABLE)
-    rows = membership.select(
-        "person_id",
-        "household_id",
-        m_month=membership.period.left(4).cast("int64") * 12
-        + membership.period.right(2).cast("int64")
-        - 1,
-    )
+    deaths = deaths.select("person_id", d_month=month_index(deaths.death_date))
+    rows = membership_months(backend).select("person_id", "household_id", "m_month")
     before = rows.inner_join(deaths, "person_id").filter(lambda t: t.m_month <= t.d_month)
     last = before.group_by(["person_id", "d_month"]).aggregate(
         last_household=before.household_id.argmax(before.m_month)

@@ -24,7 +24,13 @@ from dixian.features import _income_model as income_model
 from dixian.features import _status as status
 from dixian.features import _wages as wages
 from dixian.features.panel_schema import PANEL_COLUMNS
-from dixian.features.sources import MEMBERSHIP_TABLE, PERSONS_TABLE, linked_rows, month_index
+from dixian.features.sources import (
+    MEMBERSHIP_TABLE,
+    PERSONS_TABLE,
+    linked_rows,
+    membership_months,
+    month_index,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -81,12 +87,7 @@ def _member_grid(backend: BaseBackend, periods: ir.Table) -> ir.Table:
     for needed in (MEMBERSHIP_TABLE, PERSONS_TABLE):
         if needed not in tables:
             raise UserError(f"table '{needed}' is missing: run 'dixian link' first")
-    membership = backend.table(MEMBERSHIP_TABLE)
-    membership = membership.mutate(
-        m_month=membership.period.left(4).cast("int64") * 12
-        + membership.period.right(2).cast("int64")
-        - 1
-    )
+    membership = membership_months(backend)
     following = ibis.window(group_by=membership.person_id, order_by=membership.m_month)
     spells = membership.mutate(next_month=membership.m_month.lead().over(following))
     spells = spells.select(

@@ -76,3 +76,23 @@ def _null_of(dataset: str, column: str) -> ir.Value:
 def month_index(value: ir.DateValue) -> ir.IntegerValue:
     """Months since year 0, so that month arithmetic is integer arithmetic on every engine."""
     return value.year().cast("int64") * 12 + value.month().cast("int64") - 1
+
+
+def membership_months(backend: BaseBackend) -> ir.Table:
+    """`household_membership` with `m_month`, the month index of each row's period."""
+    membership = backend.table(MEMBERSHIP_TABLE)
+    return membership.mutate(
+        m_month=membership.period.left(4).cast("int64") * 12
+        + membership.period.right(2).cast("int64")
+        - 1
+    )
+
+
+def death_dates(backend: BaseBackend) -> ir.Table | None:
+    """(person_id, death_date): each person's first registered death; None when household
+    registration is not ingested."""
+    exits = linked_rows(backend, "household_registration", ["registration_status", "status_date"])
+    if exits is None:
+        return None
+    deaths = exits.filter((exits.registration_status == "deceased") & exits.status_date.notnull())
+    return deaths.group_by("person_id").aggregate(death_date=deaths.status_date.min())
