@@ -1,4 +1,5 @@
-"""Reading files in worker processes gives the same tables as reading them one by one."""
+"""Reading files in worker processes gives the same tables as reading them one by one; the
+DuckDB in-place staging path gives the same tables as the engine-neutral one."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dixian.config import Workspace, init_workspace
 from dixian.engine import open_backend
-from dixian.ingest import ingest_feeds
+from dixian.ingest import ingest_feeds, staging
 from tests.ingest.feeds import (
     CIVIL_HEADER,
     add_regions,
@@ -63,3 +66,36 @@ def test_two_workers_give_the_same_tables_as_one(tmp_path: Path) -> None:
         "ingest_batches",
     ):
         assert _rows(parallel, name) == _rows(serial, name), name
+
+
+def _incremental_runs(workspace: Workspace) -> None:
+    add_regions(workspace)
+    january = civil_rows(6)
+    january[1][4] = "abc"
+    january[2][0] = january[2][0][:9]
+    path = write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, january)
+    ingest_feeds(workspace, as_of=AS_OF)
+    write_csv(civil_path(workspace, "2024-02"), CIVIL_HEADER, civil_rows(6, month="2024-02"))
+    fixed = [list(january[1])]
+    fixed[0][4] = "410"
+    write_csv(civil_path(workspace, "2024-01.correction"), CIVIL_HEADER, fixed)
+    ingest_feeds(workspace, as_of=AS_OF)
+    january[2][0] = civil_rows(3)[2][0]  # the edited file fixes the malformed ID
+    january[4][4] = "999"
+    write_csv(path, CIVIL_HEADER, january)
+    ingest_feeds(workspace, as_of=AS_OF)
+
+
+def test_duckdb_in_place_staging_equals_the_generic_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_place = init_workspace(tmp_path / "in_place")
+    _incremental_runs(in_place)
+    generic = init_workspace(tmp_path / "generic")
+    # The engine-neutral path (Spark's) forced on DuckDB.
+    monkeypatch.setattr(staging, "_stage_in_place", staging._stage_generic)
+    _incremental_runs(generic)
+    rows = _rows(in_place, "staging_civil_affairs_assistance")
+    assert sum(not r["_is_current"] for r in rows) == 4  # the replaced January batch
+    for name in ("staging_civil_affairs_assistance", "quarantine", "ingest_batches"):
+        assert _rows(generic, name) == _rows(in_place, name), name

@@ -43,11 +43,12 @@ from dixian.ingest.ledger import (
 )
 from dixian.ingest.mapping import load_overrides, locate_feed
 from dixian.ingest.spool import FeedTask, read_batch, spool_glob
+from dixian.ingest.staging import NEXT, stage_dataset
 from dixian.standards import Dataset, load_catalog
 
 FEED_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".parquet"}
 REGIONS_FILE = Path("reference") / "regions.csv"
-_NEXT = "__next"
+_NEXT = NEXT
 _PARALLEL_BYTES = 16 << 20
 _NULL_MARK = "\x1e"
 _SEPARATOR = "\x1f"
@@ -137,28 +138,6 @@ def _existing(backend: Any, name: str) -> bool:
     return name in backend.list_tables()
 
 
-def _staging_columns(dataset: Dataset) -> list[str]:
-    columns: list[str] = []
-    for spec in dataset.fields:
-        columns.append(spec.name)
-        if spec.type == "name":
-            columns.append(f"{spec.name}_key")
-    return [
-        *columns,
-        "_record_id",
-        "_batch_id",
-        "_source_file",
-        "_sheet",
-        "_row_number",
-        "_row_hash",
-        "_ingested_at",
-        "_is_current",
-        "_period",
-        "_batch_seq",
-        "_flags",
-    ]
-
-
 def _with_lineage(checked: ir.Table, dataset: Dataset, ingested_at: datetime) -> ir.Table:
     hashed = ibis.literal("")
     for index, name in enumerate(dataset.field_names()):
@@ -179,42 +158,6 @@ def _with_lineage(checked: ir.Table, dataset: Dataset, ingested_at: datetime) ->
     )
 
 
-def _with_current(table: ir.Table, dataset: Dataset, replaced: list[str]) -> ir.Table:
-    """`_is_current`: false for a row a later row with the same version key supersedes
-    (later period, then later batch) and for every row of a replaced batch.
-
-    Only keys with several rows can hold a superseded row: they are found by one grouping,
-    their latest version computed on their rows alone and joined back (a window over every
-    key would sort the whole table).
-    """
-    keys = list(dataset.version_keys())
-    keyed: ir.BooleanValue = ibis.literal(True)
-    for key in keys:
-        keyed = keyed & table[key].notnull()
-    present = table.filter(keyed)
-    counted = present.group_by(keys).aggregate(_n=present.count())
-    repeated = counted.filter(counted._n > 1).select(*keys)
-    rows = present.semi_join(repeated, keys)
-    latest = rows.group_by(keys).aggregate(_latest=_order(rows).max())
-    latest = latest.select(
-        **{f"_vk{i}": latest[key] for i, key in enumerate(keys)}, _latest=latest._latest
-    )
-    joined = table.left_join(
-        latest, [table[key] == latest[f"_vk{i}"] for i, key in enumerate(keys)]
-    )
-    superseded = ibis.ifelse(
-        joined._latest.notnull(), _order(joined) < joined._latest, ibis.literal(False)
-    )
-    if replaced:
-        superseded = superseded | joined._batch_id.isin(replaced)
-    return joined.mutate(_is_current=~superseded).select(*table.columns)
-
-
-def _order(table: ir.Table) -> ir.StringValue:
-    # Later period first, then later batch.
-    return table._period.concat("#", table._batch_seq.cast("string").lpad(12, "0"))
-
-
 class _Tables:
     """Names created during a run, dropped again unless committed."""
 
@@ -232,14 +175,6 @@ class _Tables:
             with contextlib.suppress(Exception):
                 self.backend.drop_view(name, force=True)
         self.tables, self.views = [], []
-
-
-def _create_work_table(backend: Any, name: str, expr: ir.Table) -> ir.Table:
-    # On DuckDB a temporary table: no compressed write to the warehouse file for rows that are
-    # copied once more into staging (it spills to disk past the memory limit).
-    if backend.name == "duckdb":
-        return backend.create_table(name, expr, overwrite=True, temp=True)
-    return backend.create_table(name, expr, overwrite=True)
 
 
 def _swap(backend: Any, names: list[str]) -> None:
@@ -373,7 +308,8 @@ def ingest_feeds(
         run_ids = [b.batch_id for b in result.batches]
         to_swap: list[str] = []
         quarantine_parts: list[ir.Table] = []
-        checked_tables: dict[str, ir.Table] = {}
+        accepted_now: dict[str, ir.Table] = {}
+        first_seq = min(b.batch_seq for b in result.batches)
         flagged: dict[str, int] = {}
         accepted: dict[str, int] = {}
         for name, dataset in sorted(datasets.items()):
@@ -392,30 +328,27 @@ def ingest_feeds(
                 dataset,
                 started,
             )
-            checked_name = f"_ingest_checked_{name}"
-            tables.tables.append(checked_name)
-            checked = _create_work_table(backend, checked_name, checked_expr)
-            checked_tables[name] = checked
             staging_name = f"{STAGING_PREFIX}{name}"
-            columns = _staging_columns(dataset)
-            fresh = checked.filter(~checked._rejected).mutate(_is_current=ibis.literal(True))
-            fresh = fresh.select(*columns)
-            combined = fresh
-            if _existing(backend, staging_name):
-                old = backend.table(staging_name)
-                combined = old.select(*[old[c].cast(fresh[c].type()) for c in columns]).union(fresh)
-            combined = _with_current(combined, dataset, replaced)
-            tables.tables.append(f"{staging_name}{_NEXT}")
-            written = backend.create_table(f"{staging_name}{_NEXT}", combined, overwrite=True)
+            staged = stage_dataset(
+                backend,
+                staging_name,
+                checked_expr,
+                dataset,
+                old=backend.table(staging_name) if _existing(backend, staging_name) else None,
+                replaced=replaced,
+                first_seq=first_seq,
+                track=tables.tables.append,
+            )
             to_swap.append(staging_name)
-            accepted.update(_counts(backend, written, run_ids))
-            flagged.update(_counts(backend, written, run_ids, flagged=True))
-            quarantine_parts.append(qr.quarantine_rows(checked, dataset))
+            accepted_now[name] = staged.accepted_now
+            accepted.update(_counts(backend, staged.staging, run_ids))
+            flagged.update(_counts(backend, staged.staging, run_ids, flagged=True))
+            quarantine_parts.append(staged.rejected)
         written_q, resolved = _next_quarantine(
             backend,
             tables,
             quarantine_parts,
-            checked_tables,
+            accepted_now,
             datasets,
             replaces={b.batch_id: b.replaces_batch for b in result.batches if b.replaces_batch},
             replaced=replaced,
@@ -445,7 +378,7 @@ def _next_quarantine(
     backend: Any,
     tables: _Tables,
     parts: list[ir.Table],
-    checked: dict[str, ir.Table],
+    accepted_now: dict[str, ir.Table],
     datasets: dict[str, Dataset],
     *,
     replaces: dict[str, str],
@@ -469,11 +402,10 @@ def _next_quarantine(
         waiting.group_by("dataset").aggregate(n=waiting.count())
     ).to_pylist()
     fixes = [
-        qr.resolutions(rows, checked[row["dataset"]].filter(~checked[row["dataset"]]._rejected),
-                       datasets[row["dataset"]], replaces)
+        qr.resolutions(rows, accepted_now[row["dataset"]], datasets[row["dataset"]], replaces)
         for row in open_by_dataset
-        if row["dataset"] in checked
-    ]  # fmt: skip
+        if row["dataset"] in accepted_now
+    ]
     fixed: ir.Table | None = None
     resolved: dict[str, int] = {}
     if fixes:
