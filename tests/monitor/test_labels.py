@@ -96,3 +96,18 @@ def test_household_type_groups() -> None:
     assert groups["elderly_only"].tolist() == ["no", "no", "no", "no", "yes"]
     assert groups["with_disabled"].tolist() == ["no", "no", "no", "yes", "no"]
     assert groups["township"].unique().tolist() == ["522799101"]
+
+
+def test_panel_single_parent_column_replaces_the_age_approximation() -> None:
+    frame = pd.DataFrame(
+        {
+            "members": [3, 2, 3],
+            "members_under_16": [2, 1, 1],
+            "head_age": [34, 67, 30],
+            # A mother with two children; a grandparent with a grandchild (not a single
+            # parent by relations); a father living with his own mother and his son.
+            "single_parent": pd.array([True, False, True], dtype="boolean"),
+        }
+    )
+    groups = household_groups(frame)
+    assert groups["single_parent"].tolist() == ["yes", "no", "yes"]

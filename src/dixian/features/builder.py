@@ -184,6 +184,23 @@ class _Part:
     evidence: list[ir.Table]  # household_id, period, column, _record_id
 
 
+def _household_type(grid: ir.Table) -> _Part:
+    """Single-parent households, from the registered relations to the head.
+
+    A head without a spouse in the household who lives with a son or daughter under 18; a
+    grandparent raising grandchildren is not counted, a single parent living with their own
+    parents is.
+    """
+    relation = grid.relation_to_head
+    head = (relation == "head").fill_null(False)
+    spouse = (relation == "spouse").fill_null(False)
+    minor_child = (relation.isin(["son", "daughter"]) & (grid.age < 18)).fill_null(False)
+    values = grid.group_by(KEYS).aggregate(
+        single_parent=head.any() & ~spouse.any() & minor_child.any()
+    )
+    return _Part(values=values, evidence=[])
+
+
 def build_household_period(
     backend: BaseBackend,
     *,
@@ -215,6 +232,7 @@ def build_household_period(
     parts: list[_Part] = [
         part
         for part in (
+            _household_type(grid),
             cols.labour(backend, grid, settings),
             income_model.farm_labour(backend, grid, settings, _in_window),
             cols.incomes(backend, grid, settings, _in_window),

@@ -131,6 +131,15 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
     _c("members_60_plus", _I, "persons", "60岁及以上人数", "Members aged >= 60.", (_HR,), _M),
     _c("head_age", _I, "years", "户主年龄", "Age of the head at period end.", (_HR,), _M),
     _c(
+        "single_parent",
+        _B,
+        "",
+        "单亲家庭",
+        "The head has no spouse in the household and lives with a son or daughter under 18.",
+        (_HR,),
+        _M,
+    ),
+    _c(
         "labour_capacity_count",
         _I,
         "persons",

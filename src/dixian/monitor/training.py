@@ -53,10 +53,10 @@ def household_groups(frame: pd.DataFrame) -> pd.DataFrame:
 
     Household types come from panel columns as of the period: elderly-only (every member 60
     or over), with disabled members, child-headed (the head is under 18, or every member is
-    under 16) and single-parent. The panel has no relations, so single-parent is approximated
-    as exactly one member aged 16 or over living with members under 16; it also counts a
-    grandparent raising grandchildren alone, and misses a single parent living with their own
-    parents.
+    under 16) and single-parent (the panel's `single_parent`: a head without a spouse in the
+    household living with a son or daughter under 18, from the registered relations). A panel
+    without that column falls back to an age approximation: exactly one member aged 16 or over
+    living with members under 16.
     """
     groups = pd.DataFrame(index=frame.index)
     columns = set(frame.columns)
@@ -73,7 +73,10 @@ def household_groups(frame: pd.DataFrame) -> pd.DataFrame:
         all_children = (frame["members"] > 0) & (children >= frame["members"])
         head_minor = frame["head_age"] < 18 if "head_age" in columns else False
         groups["child_headed"] = _yes_no(all_children | head_minor)
-        groups["single_parent"] = _yes_no((children > 0) & (frame["members"] - children == 1))
+        if "single_parent" not in columns:
+            groups["single_parent"] = _yes_no((children > 0) & (frame["members"] - children == 1))
+    if "single_parent" in columns:
+        groups["single_parent"] = _yes_no(frame["single_parent"].astype("boolean"))
     return groups
 
 
@@ -160,7 +163,13 @@ def fit_and_describe(
 
 # Panel columns carried beside the features: jurisdiction, registry status (alerts skip
 # monitoring objects) and what the fairness groupings need.
-SNAPSHOT_KEEP = ("region_code", "registry_status", "head_age", "members_under_16")
+SNAPSHOT_KEEP = (
+    "region_code",
+    "registry_status",
+    "head_age",
+    "members_under_16",
+    "single_parent",
+)
 
 
 def snapshot(

@@ -19,7 +19,13 @@ def _heads_at(ex: Extractor, m: int, households: np.ndarray) -> np.ndarray:
 
 
 def house_safety(ex: Extractor) -> Iterator[Batch]:
-    """Yearly assessments of registered households' houses and of houses rated C or D."""
+    """Yearly assessments of houses, and the acceptance of each renovation when it is done.
+
+    Each June the housing department rates the houses of registered households and every house
+    rated C or D. A renovation (危房改造 or the owner's own repair) ends with an acceptance
+    check (竣工验收) that rates the house safe on the day it is done, so the department's
+    records show a cleared house from then on, not only at the next yearly assessment.
+    """
     s = ex.s
     rng = ex.rng
     renovation = ex.events("renovation")
@@ -35,26 +41,62 @@ def house_safety(ex: Extractor) -> Iterator[Batch]:
         heads = _heads_at(ex, m, hh)
         ok = heads >= 0
         hh, grade, heads = hh[ok], grade[ok], heads[ok]
-        renovated = np.zeros(hh.size, dtype=bool)
         renovated_on = np.full(hh.size, np.datetime64("NaT"), dtype="datetime64[D]")
+        accepted: dict[str, np.ndarray] = {}
         if renovation:
             done = renovation["date"] < month.end
             lookup = np.full(s.n_households, np.datetime64("NaT"), dtype="datetime64[D]")
             lookup[renovation["household"][done]] = renovation["date"][done]
-            renovated_on = lookup[hh]
-            renovated = ~np.isnat(renovated_on)
-        ident = ex.identity(heads, hh)
+            # A house rated C or D again was damaged after its renovation: the rating stands.
+            renovated_on = np.where(grade >= 2, np.datetime64("NaT"), lookup[hh])
+            accepted = _renovations_in_year(ex, renovation, year_index)
+        rows = {
+            "household": hh,
+            "head": heads,
+            "rating": _HOUSING[grade],
+            "date": month.random_days(hh.size, rng),
+            "renovated": ~np.isnat(renovated_on),
+            "renovation_date": renovated_on,
+        }
+        if accepted:
+            rows = {name: np.concatenate([rows[name], accepted[name]]) for name in rows}
+        ident = ex.identity(rows["head"], rows["household"])
         cols = {
             "owner_id_number": ident["id_number"],
             "owner_name": ident["name"],
             "region_code": ident["region_code"],
-            "address": ex.address[hh],
-            "safety_rating": _HOUSING[grade],
-            "assessment_date": month.random_days(hh.size, rng),
-            "renovated": renovated,
-            "renovation_date": renovated_on,
+            "address": ex.address[rows["household"]],
+            "safety_rating": rows["rating"],
+            "assessment_date": rows["date"],
+            "renovated": rows["renovated"],
+            "renovation_date": rows["renovation_date"],
         }
-        yield Batch(f"{month.year:04d}", cols, heads, hh)
+        yield Batch(f"{month.year:04d}", cols, rows["head"], rows["household"])
+
+
+def _renovations_in_year(
+    ex: Extractor, renovation: dict[str, np.ndarray], year_index: int
+) -> dict[str, np.ndarray]:
+    """Acceptance rows (rated A on the renovation day) of the year's visible renovations."""
+    months = ex.month_index_of(renovation["date"])
+    mine = np.flatnonzero(
+        (months >= 12 * year_index) & (months < 12 * year_index + 12) & (months < ex.visible)
+    )
+    hh = renovation["household"][mine].astype(np.int64)
+    dates = renovation["date"][mine]
+    heads = np.full(hh.size, -1, dtype=np.int64)
+    for m in np.unique(months[mine]).tolist():
+        at = months[mine] == m
+        heads[at] = _heads_at(ex, int(m), hh[at])
+    ok = heads >= 0
+    return {
+        "household": hh[ok],
+        "head": heads[ok],
+        "rating": np.full(int(ok.sum()), _HOUSING[0]),
+        "date": dates[ok],
+        "renovated": np.ones(int(ok.sum()), dtype=bool),
+        "renovation_date": dates[ok],
+    }
 
 
 def drinking_water(ex: Extractor) -> Iterator[Batch]:

@@ -158,11 +158,7 @@ def apply_measures(
             date=month.random_days(rows.size, rng),
             amount=np.full(rows.size, 3_000.0),
         )
-    housing = active & _has(state, "housing_safety") & (h["housing_grade"][:n_h] >= 2)
-    fixed = np.flatnonzero(housing & (rng.uniform(0, 1, n_h) < 0.15))
-    if fixed.size:
-        h["housing_grade"][fixed] = 0
-        state.log("renovation", household=fixed, date=month.random_days(fixed.size, rng))
+    clear_unsafe_houses(state, month, rng, priority=active & _has(state, "housing_safety"))
     labour_export = active & _has(state, "labour_export")
     if labour_export.any() and month.month in (2, 3):
         able = (
@@ -225,3 +221,29 @@ def run_dibao(
         per_member=np.round(per_member[rows], 0),
         approved=h["dibao_since"][rows],
     )
+
+
+def clear_unsafe_houses(
+    state: WorldState, month: Month, rng: np.random.Generator, *, priority: np.ndarray
+) -> np.ndarray:
+    """Renovate houses rated C or D (dynamic clearance, 危房动态清零), of every household.
+
+    Low-income households (formerly poor, 低保, 特困, and `priority`: monitoring objects with
+    the housing measure) are renovated by the housing department's programme at
+    `housing_repair_monthly_priority`, the others by their owners at
+    `housing_repair_monthly_other` (see `OfficialParams`).
+
+    Returns:
+        The household rows renovated this month.
+    """
+    h = state.households
+    n_h = state.n_households
+    p = state.params.official
+    low_income = h["formerly_poor"][:n_h] | h["dibao"][:n_h] | h["tekun"][:n_h] | priority
+    rate = np.where(low_income, p.housing_repair_monthly_priority, p.housing_repair_monthly_other)
+    unsafe = (h["housing_grade"][:n_h] >= 2) & (state.members_count() > 0)
+    fixed = np.flatnonzero(unsafe & (rng.uniform(0, 1, n_h) < rate))
+    if fixed.size:
+        h["housing_grade"][fixed] = 0
+        state.log("renovation", household=fixed, date=month.random_days(fixed.size, rng))
+    return fixed

@@ -253,7 +253,9 @@ def build_population(
         rng.gamma(2.0, params.mean_land_mu / 2.0, n_households) * np.sqrt(members / 3.3), 1
     )
     housing_u = rng.uniform(0, 1, n_households)
-    unsafe = params.unsafe_housing_share * np.where(formerly_poor, 0.6, 1.2)
+    unsafe = params.unsafe_housing_share * np.where(
+        formerly_poor, params.unsafe_housing_formerly_poor_factor, 1.2
+    )
     housing = np.where(
         housing_u < unsafe * 0.3,
         3,
