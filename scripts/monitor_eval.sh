@@ -9,7 +9,9 @@
 #   scripts/monitor_eval.sh --fresh      start over from the simulation
 #
 # Environment: MON_EVAL_WS (/tmp/mon-eval), MON_EVAL_PERSONS (20000), MON_EVAL_YEARS (4),
-# MON_EVAL_SEED (11), MON_EVAL_BUDGETS ("50 100": alerts per township, one evaluation each).
+# MON_EVAL_SEED (11), MON_EVAL_BUDGETS ("50 100": alerts per township, one evaluation each),
+# MON_EVAL_THREADS and MON_EVAL_MEMORY_LIMIT (DuckDB threads and memory_limit written into a
+# new workspace's dixian.toml; e.g. 1 and 3GB for a 100,000-person county on a shared machine).
 # The figures go to $MON_EVAL_WS/reports/monitor-evaluation-<period>-budget<B>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +35,12 @@ fi
 if [[ ! -f "$WS/dixian.toml" ]]; then
   step "workspace and simulated county ($PERSONS persons x $YEARS years, seed $SEED)"
   $DIXIAN init --workspace "$WS" --province 52 --name "monitor evaluation county" >/dev/null
+  if [[ -n "${MON_EVAL_THREADS:-}" ]]; then
+    sed -i "s/^threads = .*/threads = ${MON_EVAL_THREADS}/" "$WS/dixian.toml"
+  fi
+  if [[ -n "${MON_EVAL_MEMORY_LIMIT:-}" ]]; then
+    sed -i "s/^memory_limit = .*/memory_limit = \"${MON_EVAL_MEMORY_LIMIT}\"/" "$WS/dixian.toml"
+  fi
   $DIXIAN simulate --workspace "$WS" --persons "$PERSONS" --years "$YEARS" --seed "$SEED" \
     --noise default --json >/dev/null
   rm -f "$WS/warehouse.duckdb"
