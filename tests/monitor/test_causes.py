@@ -13,7 +13,9 @@ from dixian.monitor import (
     cause_evidence,
     cause_labels,
     choose_causes,
+    event_costs,
     feature_causes,
+    primary_by_cost,
     render_reason,
 )
 
@@ -148,3 +150,71 @@ def test_an_event_the_household_shows_comes_before_other_causes() -> None:
     assert secondary.tolist() == ["illness", "lack_of_labour", "lack_of_labour"]
     # Without evidence the old rule holds.
     assert choose_causes(by_cause)[0].tolist() == ["illness"] * 3
+
+
+def _household(**values: float) -> dict[str, float]:
+    base = {
+        "household_income": 40_000.0,
+        "members": 4.0,
+        "medical_oop_12m": 0.0,
+        "labourer_shock": 0.0,
+        "serious_illness_members": 0.0,
+        "disaster_loss_12m": 0.0,
+        "schooling_cost_12m": 0.0,
+        "income_wages_pc": 5_000.0,
+        "wage_pc_change": 0.0,
+        "income_operating_pc": 2_000.0,
+        "operating_pc_change": 0.0,
+    }
+    return {**base, **values}
+
+
+def test_event_costs_in_yuan_from_the_households_values() -> None:
+    X = pd.DataFrame(
+        [
+            # Wages per person 7,500 a year ago, 5,000 now: 4 × 2,500 lost.
+            _household(wage_pc_change=-1 / 3),
+            # Medical bills of a labourer's shock with no registered serious illness: injury.
+            _household(medical_oop_12m=12_000.0, labourer_shock=1.0),
+            _household(medical_oop_12m=12_000.0, labourer_shock=1.0, serious_illness_members=1),
+            _household(income_operating_pc=1_000.0, operating_pc_change=-0.5, wage_pc_change=0.2),
+        ]
+    )
+    costs = event_costs(X)
+    assert costs.loc[0, "unstable_employment"] == pytest.approx(10_000.0)
+    assert costs.loc[1, "accident"] == 12_000.0 and costs.loc[1, "illness"] == 0.0
+    assert costs.loc[2, "illness"] == 12_000.0 and costs.loc[2, "accident"] == 0.0
+    assert costs.loc[3, "failed_project"] == pytest.approx(4_000.0)
+    assert costs.loc[3, "unstable_employment"] == 0.0
+
+
+def test_the_costliest_material_event_is_primary() -> None:
+    X = pd.DataFrame(
+        [
+            # Job loss 12,000 (30% of income) beats medical bills of 11,000.
+            _household(wage_pc_change=-0.375, medical_oop_12m=11_000.0),
+            # Nothing reaches a quarter of the income: no cost-named cause.
+            _household(medical_oop_12m=9_000.0, disaster_loss_12m=5_000.0),
+            _household(disaster_loss_12m=15_000.0, schooling_cost_12m=10_500.0),
+        ]
+    )
+    primary, _ = primary_by_cost(X, material_share=0.25)
+    assert primary.tolist() == ["unstable_employment", None, "disaster"]
+
+
+def test_cost_named_primary_keeps_contributions_and_moves_the_model_cause_second(
+    fitted: RiskModel, table_data: tuple[TableData, TableData, TableData]
+) -> None:
+    _, _, test = table_data
+    X = test.frame[NAMES].head(200).copy()
+    # A disaster loss for every household (no income in X: every recorded cost is material).
+    X["disaster_loss_12m"] = 20_000.0
+    plain = attribute_causes(fitted, X, feature_causes=CAUSES, material_share=None)
+    costed = attribute_causes(fitted, X, feature_causes=CAUSES)
+    assert (costed.primary == "disaster").all()
+    total = costed.by_cause.sum(axis=1) + costed.bias
+    np.testing.assert_allclose(total.to_numpy(), fitted.decision_function(X), atol=1e-9)
+    runner_up = plain.primary.where(plain.primary != "other", plain.secondary)
+    runner_up = runner_up.where(runner_up != "disaster", plain.secondary).fillna("")
+    assert (costed.secondary.fillna("") == runner_up.where(runner_up != "disaster", "")).all()
+    assert (runner_up != "").any()

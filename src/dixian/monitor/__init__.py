@@ -20,6 +20,7 @@ from dixian.monitor.causes import (
     choose_causes,
     group_contributions,
 )
+from dixian.monitor.costs import COST_COLUMNS, event_costs, primary_by_cost
 from dixian.monitor.features import (
     DEFAULT_FEATURES,
     FeatureSpec,
@@ -38,6 +39,7 @@ from dixian.monitor.training import TrainedModel, fit_and_describe, train_on_pan
 from dixian.monitor.triggers import TriggerRule, evaluate_triggers, rules_from_policy
 
 __all__ = [
+    "COST_COLUMNS",
     "DEFAULT_FEATURES",
     "AlertPolicy",
     "Calibrator",
@@ -57,6 +59,7 @@ __all__ = [
     "choose_causes",
     "combine_labels",
     "evaluate_triggers",
+    "event_costs",
     "export_alerts_xlsx",
     "feature_causes",
     "feature_monotone",
@@ -66,6 +69,7 @@ __all__ = [
     "labelled_periods",
     "monitoring_object_target",
     "parse_period",
+    "primary_by_cost",
     "rank_alerts",
     "render_reason",
     "rules_from_policy",

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dixian.errors import UserError
+from dixian.monitor.costs import MATERIAL_SHARE, primary_by_cost
 from dixian.monitor.model import RiskModel
 
 RESIDUAL_CAUSE = "other"
@@ -180,6 +181,7 @@ def attribute_causes(
     secondary_ratio: float = 0.3,
     contributions: pd.DataFrame | None = None,
     evidence: Mapping[str, Sequence[tuple[str, str]]] | None = CAUSE_EVIDENCE,
+    material_share: float | None = MATERIAL_SHARE,
 ) -> CauseAttribution:
     """Per-household cause contributions, primary and secondary causes.
 
@@ -192,6 +194,9 @@ def attribute_causes(
         contributions: `model.contributions(X)` if already computed (TreeSHAP is the costly
             part of explaining).
         evidence: event cause → the features that show it (None: contributions alone).
+        material_share: the costliest event that cost at least this share of the household's
+            12-month income is primary (`dixian.monitor.costs`); the cause the contributions
+            name becomes secondary. None: contributions and evidence alone.
 
     Returns:
         The attribution; `by_cause.sum(axis=1) + bias` equals `model.decision_function(X)`.
@@ -205,11 +210,32 @@ def attribute_causes(
         secondary_ratio=secondary_ratio,
         evidence=None if evidence is None else cause_evidence(X, evidence),
     )
+    if material_share is not None:
+        primary, secondary = _costliest_first(X, primary, secondary, material_share)
     return CauseAttribution(
         by_cause=by_cause,
         bias=contributions["_bias"],
         primary=primary,
         secondary=secondary,
+    )
+
+
+def _costliest_first(
+    X: pd.DataFrame, primary: pd.Series, secondary: pd.Series, material_share: float
+) -> tuple[pd.Series, pd.Series]:
+    """The costliest material event as primary; the contributions' choice moves to second."""
+    costly, _ = primary_by_cost(X, material_share=material_share)
+    named = costly.notna().to_numpy()
+    old_primary = primary.to_numpy(dtype=object)
+    old_secondary = secondary.to_numpy(dtype=object)
+    new_primary = np.where(named, costly.to_numpy(dtype=object), old_primary)
+    runner_up = np.where(old_primary == RESIDUAL_CAUSE, old_secondary, old_primary)
+    moved = np.where(runner_up == new_primary, old_secondary, runner_up)
+    new_secondary = np.where(named, moved, old_secondary)
+    new_secondary = np.where(new_secondary == new_primary, None, new_secondary)
+    return (
+        pd.Series(new_primary, index=primary.index, dtype="object"),
+        pd.Series(new_secondary, index=secondary.index, dtype="object"),
     )
 
 

@@ -26,6 +26,7 @@ from dixian.errors import UserError
 from dixian.monitor.alerts import AlertPolicy, alert_status, export_alerts_xlsx, rank_alerts
 from dixian.monitor.card import frame_fingerprint, new_model_id, resolve_model, save_model
 from dixian.monitor.causes import attribute_causes, cause_labels
+from dixian.monitor.costs import COST_COLUMNS
 from dixian.monitor.features import (
     FeatureSpec,
     below_line_target,
@@ -150,7 +151,9 @@ def score_panel(
     """Risk of every household present at `period`, with its feature values."""
     # Arrow's own conversion: Ibis's pandas conversion cost seconds more at a million rows and
     # gives the same frame for these string and float columns.
-    frame = build_features(panel, period=period, features=features).to_pyarrow().to_pandas()
+    keep = ("region_code", "registry_status", *COST_COLUMNS)
+    frame = build_features(panel, period=period, features=features, keep=keep)
+    frame = frame.to_pyarrow().to_pandas()
     if frame.empty:
         raise UserError(f"table '{PANEL_TABLE}' has no rows for period {period}")
     frame["raw_logodds"] = model.decision_function(frame)

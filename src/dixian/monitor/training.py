@@ -22,6 +22,7 @@ import pandas as pd
 from dixian.console import progress_bar
 from dixian.errors import UserError
 from dixian.monitor import metrics
+from dixian.monitor.costs import COST_COLUMNS
 from dixian.monitor.features import (
     DEFAULT_FEATURES,
     FeatureSpec,
@@ -169,6 +170,7 @@ SNAPSHOT_KEEP = (
     "head_age",
     "members_under_16",
     "single_parent",
+    *COST_COLUMNS,
 )
 
 
