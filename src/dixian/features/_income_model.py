@@ -22,14 +22,14 @@ configured per-mu standard is used. See decision 0004.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ibis
 import numpy as np
 from scipy.optimize import nnls
 
 from dixian.features._columns import KEYS, _part, _with_month
-from dixian.features.sources import linked_rows
+from dixian.features.sources import linked_rows, optional_column
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -131,29 +131,28 @@ def with_land(panel: ir.Table) -> ir.Table:
     ).drop("v_land", "c_land")
 
 
-def _optional(panel: ir.Table, name: str) -> ir.FloatingValue:
-    value = panel[name] if name in panel.columns else ibis.null("float64")
-    return value.cast("float64").fill_null(0.0)
+def _amount(panel: ir.Table, name: str) -> ir.FloatingValue:
+    # An absent or unknown amount adds nothing to the income.
+    return cast("ir.FloatingValue", optional_column(panel, name, default=0.0))
 
 
 def reported_income(panel: ir.Table, settings: FeatureSettings) -> dict[str, ir.FloatingValue]:
     """Household income by source as departments report it, 12 months."""
     return {
-        "wages": _optional(panel, "wages_employment") + _optional(panel, "wages_payroll"),
-        "property": _optional(panel, "deposits_total") * settings.deposit_interest_rate,
-        "transfers": _optional(panel, "transfers_pensions")
-        + _optional(panel, "transfers_temporary"),
+        "wages": _amount(panel, "wages_employment") + _amount(panel, "wages_payroll"),
+        "property": _amount(panel, "deposits_total") * settings.deposit_interest_rate,
+        "transfers": _amount(panel, "transfers_pensions") + _amount(panel, "transfers_temporary"),
     }
 
 
 def _terms(panel: ir.Table) -> dict[str, ir.FloatingValue]:
-    farming = (_optional(panel, "farm_labour_count") > 0).ifelse(1.0, 0.0)
-    land = _optional(panel, "land_area_mu")
+    farming = (_amount(panel, "farm_labour_count") > 0).ifelse(1.0, 0.0)
+    land = _amount(panel, "land_area_mu")
     return {
         "per_farming_household": farming,
         "per_mu_farmed": land * farming,
         "per_mu_rented_out": land * (1.0 - farming),
-        "business_capital_return": _optional(panel, "business_capital_total"),
+        "business_capital_return": _amount(panel, "business_capital_total"),
         "family_support_per_sqrt_member": panel.member_count.cast("float64").sqrt(),
     }
 

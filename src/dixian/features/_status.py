@@ -19,7 +19,13 @@ from dixian.features._columns import (
     _with_month,
 )
 from dixian.features._income_model import IncomeModel, estimated_income, reported_income
-from dixian.features.sources import MEMBERSHIP_TABLE, current_rows, linked_rows, month_index
+from dixian.features.sources import (
+    MEMBERSHIP_TABLE,
+    current_rows,
+    linked_rows,
+    month_index,
+    optional_column,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -300,50 +306,19 @@ def shocks(
     illness = linked_rows(backend, "chronic_illness", ["illness_kind", "diagnosis_date"])
     if illness is not None:
         serious = illness.filter(illness.illness_kind == "serious")
-        events.append(
-            serious.select(
-                "person_id",
-                "_record_id",
-                shock_date=serious.diagnosis_date,
-                labourer=ibis.literal(True),
-                job=ibis.literal(False),
-            )
-        )
+        events.append(_shock_events(serious, serious.diagnosis_date, labourer=True, job=False))
     disability = linked_rows(backend, "disability", ["disability_grade", "issue_date"])
     if disability is not None:
         severe = disability.filter(disability.disability_grade.isin(["1", "2"]))
-        events.append(
-            severe.select(
-                "person_id",
-                "_record_id",
-                shock_date=severe.issue_date,
-                labourer=ibis.literal(True),
-                job=ibis.literal(False),
-            )
-        )
+        events.append(_shock_events(severe, severe.issue_date, labourer=True, job=False))
     jobs = linked_rows(backend, "employment", ["employment_status", "end_date", "report_month"])
     if jobs is not None:
         lost = jobs.filter(jobs.employment_status.isin(["unemployed", "ended"]))
-        events.append(
-            lost.select(
-                "person_id",
-                "_record_id",
-                shock_date=ibis.coalesce(lost.end_date, lost.report_month),
-                labourer=ibis.literal(False),
-                job=ibis.literal(True),
-            )
-        )
+        ended = ibis.coalesce(lost.end_date, lost.report_month)
+        events.append(_shock_events(lost, ended, labourer=False, job=True))
     disasters = linked_rows(backend, "disaster_losses", ["event_date"])
     if disasters is not None:
-        events.append(
-            disasters.select(
-                "person_id",
-                "_record_id",
-                shock_date=disasters.event_date,
-                labourer=ibis.literal(False),
-                job=ibis.literal(False),
-            )
-        )
+        events.append(_shock_events(disasters, disasters.event_date, labourer=False, job=False))
     if not events:
         return None
     union = events[0]
@@ -367,6 +342,17 @@ def shocks(
             last_shock_date=ibis.greatest(values.last_shock_date, values.death_date),
         ).drop("death_12m", "death_date")
     return _part(values, evidence)
+
+
+def _shock_events(rows: ir.Table, shock_date: ir.Value, *, labourer: bool, job: bool) -> ir.Table:
+    """One shock event per linked row: (person_id, _record_id, shock_date, labourer, job)."""
+    return rows.select(
+        "person_id",
+        "_record_id",
+        shock_date=shock_date,
+        labourer=ibis.literal(labourer),
+        job=ibis.literal(job),
+    )
 
 
 def _labourer_deaths(
@@ -397,10 +383,6 @@ def _labourer_deaths(
     )
 
 
-def _optional(panel: ir.Table, name: str, dtype: str = "float64") -> ir.Value:
-    return panel[name] if name in panel.columns else ibis.null(dtype)
-
-
 def derived(panel: ir.Table, model: IncomeModel, settings: FeatureSettings) -> ir.Table:
     """Income by source (reported plus the model's estimate of what is not reported),
     per-capita values, financial assets per member, months since the last shock."""
@@ -412,10 +394,10 @@ def derived(panel: ir.Table, model: IncomeModel, settings: FeatureSettings) -> i
     property_income = reported["property"] + estimated["property"]
     transfers = reported["transfers"] + estimated["transfers"]
     total = wages + operating + property_income + transfers
-    financial = _optional(panel, "deposits_total").fill_null(0) + _optional(
-        panel, "securities_total"
-    ).fill_null(0)
-    months = panel.p_month - month_index(_optional(panel, "last_shock_date", "date"))
+    financial = optional_column(panel, "deposits_total", default=0.0) + optional_column(
+        panel, "securities_total", default=0.0
+    )
+    months = panel.p_month - month_index(optional_column(panel, "last_shock_date", "date"))
     return panel.mutate(
         income_wages_pc=wages / size,
         income_operating_pc=operating / size,

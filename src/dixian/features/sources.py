@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import ibis
+
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
@@ -53,6 +55,26 @@ def linked_rows(backend: BaseBackend, dataset: str, columns: list[str]) -> ir.Ta
     return joined.select("person_id", "_record_id", *columns)
 
 
+def optional_column(
+    table: ir.Table, name: str, dtype: str = "float64", *, default: float | None = None
+) -> ir.Value:
+    """A column of `table`, or a NULL of `dtype` where the table lacks it.
+
+    A panel column comes from one department's data; where that department is not connected
+    the column is absent, and the derived columns treat it as unknown (or as `default`).
+
+    Args:
+        table: the table (usually the panel being built).
+        name: the column's name.
+        dtype: the type of the NULL that stands in for an absent column.
+        default: when given, the value is cast to `dtype` and NULLs become `default`.
+    """
+    value = table[name] if name in table.columns else ibis.null(dtype)
+    if default is None:
+        return value
+    return value.cast(dtype).fill_null(default)
+
+
 _IBIS_TYPES = {
     "date": "date",
     "integer": "int64",
@@ -62,8 +84,6 @@ _IBIS_TYPES = {
 
 
 def _null_of(dataset: str, column: str) -> ir.Value:
-    import ibis
-
     from dixian.standards import load_catalog
 
     try:
