@@ -17,6 +17,15 @@ from dixian.errors import DixianError
 LEDGER_TABLE = "ingest_batches"
 QUARANTINE_TABLE = "quarantine"
 STAGING_PREFIX = "staging_"
+# Where a row came from, carried on every staged and quarantined row (after `_record_id`).
+LINEAGE_COLUMNS = (
+    "_batch_id",
+    "_source_file",
+    "_sheet",
+    "_row_number",
+    "_row_hash",
+    "_ingested_at",
+)
 
 LEDGER_SCHEMA = pa.schema(
     [

@@ -23,6 +23,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from dixian.ingest.ledger import LINEAGE_COLUMNS
 from dixian.standards import Dataset
 
 OPEN, RESOLVED, SUPERSEDED = "open", "resolved", "superseded"
@@ -31,12 +32,7 @@ _KEY_SEPARATOR = "\x1f"
 QUARANTINE_COLUMNS = [
     "_record_id",
     "dataset",
-    "_batch_id",
-    "_source_file",
-    "_sheet",
-    "_row_number",
-    "_row_hash",
-    "_ingested_at",
+    *LINEAGE_COLUMNS,
     "_period",
     "_batch_seq",
     "original",

@@ -43,7 +43,7 @@ from dixian.ingest.ledger import (
 )
 from dixian.ingest.mapping import load_overrides, locate_feed
 from dixian.ingest.spool import FeedTask, read_batch, spool_glob
-from dixian.ingest.staging import NEXT, stage_dataset
+from dixian.ingest.staging import NEXT, StagingRun, stage_dataset
 from dixian.standards import Dataset, load_catalog
 
 FEED_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".parquet"}
@@ -309,7 +309,12 @@ def ingest_feeds(
         to_swap: list[str] = []
         quarantine_parts: list[ir.Table] = []
         accepted_now: dict[str, ir.Table] = {}
-        first_seq = min(b.batch_seq for b in result.batches)
+        staging_run = StagingRun(
+            backend=backend,
+            replaced=replaced,
+            first_seq=min(b.batch_seq for b in result.batches),
+            track=tables.tables.append,
+        )
         flagged: dict[str, int] = {}
         accepted: dict[str, int] = {}
         for name, dataset in sorted(datasets.items()):
@@ -328,18 +333,8 @@ def ingest_feeds(
                 dataset,
                 started,
             )
-            staging_name = f"{STAGING_PREFIX}{name}"
-            staged = stage_dataset(
-                backend,
-                staging_name,
-                checked_expr,
-                dataset,
-                old=backend.table(staging_name) if _existing(backend, staging_name) else None,
-                replaced=replaced,
-                first_seq=first_seq,
-                track=tables.tables.append,
-            )
-            to_swap.append(staging_name)
+            staged = stage_dataset(staging_run, dataset, checked_expr)
+            to_swap.append(f"{STAGING_PREFIX}{name}")
             accepted_now[name] = staged.accepted_now
             accepted.update(_counts(backend, staged.staging, run_ids))
             flagged.update(_counts(backend, staged.staging, run_ids, flagged=True))

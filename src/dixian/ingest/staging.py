@@ -2,7 +2,8 @@
 
 `stage_dataset` writes `staging_<dataset>__next` (earlier rows and this run's accepted rows,
 `_is_current` settled) and returns this run's rejected rows in the quarantine's columns and
-its accepted rows (for quarantine resolution).
+its accepted rows (for quarantine resolution). What every dataset of a run is staged with
+(backend, replaced batches, first batch number, table tracker) is one `StagingRun`.
 
 On DuckDB the checked rows are written once: earlier and new rows go into the `__next` table
 together with the check's columns (`_rejected`, `_reasons`, the original text of rejected
@@ -22,9 +23,27 @@ import ibis
 import ibis.expr.types as ir
 
 from dixian.ingest import quarantine as qr
+from dixian.ingest.ledger import LINEAGE_COLUMNS, STAGING_PREFIX
 from dixian.standards import Dataset
 
 NEXT = "__next"
+
+
+@dataclass(frozen=True)
+class StagingRun:
+    """What every dataset of one ingest run is staged with.
+
+    Attributes:
+        backend: the Ibis backend.
+        replaced: every batch id an edited file has replaced.
+        first_seq: the lowest batch number of this run (its rows have this or more).
+        track: called with the name of every table created, so a failed run drops it.
+    """
+
+    backend: Any
+    replaced: list[str]
+    first_seq: int
+    track: Callable[[str], None]
 
 
 @dataclass
@@ -46,12 +65,7 @@ def staging_columns(dataset: Dataset) -> list[str]:
     return [
         *columns,
         "_record_id",
-        "_batch_id",
-        "_source_file",
-        "_sheet",
-        "_row_number",
-        "_row_hash",
-        "_ingested_at",
+        *LINEAGE_COLUMNS,
         "_is_current",
         "_period",
         "_batch_seq",
@@ -59,45 +73,26 @@ def staging_columns(dataset: Dataset) -> list[str]:
     ]
 
 
-def stage_dataset(
-    backend: Any,
-    staging_name: str,
-    checked: ir.Table,
-    dataset: Dataset,
-    *,
-    old: ir.Table | None,
-    replaced: list[str],
-    first_seq: int,
-    track: Callable[[str], None],
-) -> Staged:
-    """Write `<staging_name>__next` from the earlier table and this run's checked rows.
+def stage_dataset(run: StagingRun, dataset: Dataset, checked: ir.Table) -> Staged:
+    """Write `staging_<dataset>__next` from the committed table (if any) and the checked rows.
 
     Args:
-        backend: the Ibis backend.
-        staging_name: `staging_<dataset>`.
-        checked: `validate.check_dataset` with lineage: this run's rows, unmaterialised.
+        run: the run's backend, replaced batches, first batch number and table tracker.
         dataset: the dataset.
-        old: the committed staging table, if any.
-        replaced: every batch id an edited file has replaced.
-        first_seq: the lowest batch number of this run (its rows have this or more).
-        track: called with the name of every table created, so a failed run drops it.
+        checked: `validate.check_dataset` with lineage: this run's rows, unmaterialised.
     """
-    stage = _stage_in_place if backend.name == "duckdb" else _stage_generic
-    return stage(backend, staging_name, checked, dataset, old, replaced, first_seq, track)
+    name = f"{STAGING_PREFIX}{dataset.name}"
+    old = run.backend.table(name) if name in run.backend.list_tables() else None
+    stage = _stage_in_place if run.backend.name == "duckdb" else _stage_generic
+    return stage(run, dataset, checked, old)
 
 
 def _stage_generic(
-    backend: Any,
-    staging_name: str,
-    checked: ir.Table,
-    dataset: Dataset,
-    old: ir.Table | None,
-    replaced: list[str],
-    first_seq: int,
-    track: Callable[[str], None],
+    run: StagingRun, dataset: Dataset, checked: ir.Table, old: ir.Table | None
 ) -> Staged:
+    backend = run.backend
     name = f"_ingest_checked_{dataset.name}"
-    track(name)
+    run.track(name)
     materialised = backend.create_table(name, checked, overwrite=True)
     columns = staging_columns(dataset)
     fresh = materialised.filter(~materialised._rejected).mutate(_is_current=ibis.literal(True))
@@ -106,9 +101,10 @@ def _stage_generic(
     if old is not None:
         earlier = old.select(*[old[c].cast(fresh[c].type()).name(c) for c in columns])
         combined = earlier.union(fresh)
-    combined = with_current(combined, dataset, replaced)
-    track(f"{staging_name}{NEXT}")
-    written = backend.create_table(f"{staging_name}{NEXT}", combined, overwrite=True)
+    combined = with_current(combined, dataset, run.replaced)
+    target = f"{STAGING_PREFIX}{dataset.name}{NEXT}"
+    run.track(target)
+    written = backend.create_table(target, combined, overwrite=True)
     return Staged(
         staging=written,
         rejected=qr.quarantine_rows(materialised, dataset),
@@ -121,15 +117,9 @@ def _extra_columns(dataset: Dataset) -> list[str]:
 
 
 def _stage_in_place(
-    backend: Any,
-    staging_name: str,
-    checked: ir.Table,
-    dataset: Dataset,
-    old: ir.Table | None,
-    replaced: list[str],
-    first_seq: int,
-    track: Callable[[str], None],
+    run: StagingRun, dataset: Dataset, checked: ir.Table, old: ir.Table | None
 ) -> Staged:
+    backend = run.backend
     columns = staging_columns(dataset)
     extras = _extra_columns(dataset)
     new = checked.mutate(_is_current=ibis.literal(True)).select(*columns, *extras)
@@ -141,12 +131,12 @@ def _stage_in_place(
             **{c: ibis.null(new[c].type()) for c in extras if c != "_rejected"},
         )
         wide = earlier.union(new)
-    target = f"{staging_name}{NEXT}"
-    track(target)
+    target = f"{STAGING_PREFIX}{dataset.name}{NEXT}"
+    run.track(target)
     table = backend.create_table(target, wide, overwrite=True)
-    mine = table.filter(table._batch_seq >= first_seq)
+    mine = table.filter(table._batch_seq >= run.first_seq)
     rejected_name = f"_ingest_rejected_{dataset.name}"
-    track(rejected_name)
+    run.track(rejected_name)
     rejected = backend.create_table(
         rejected_name, qr.quarantine_rows(mine, dataset), overwrite=True, temp=True
     )
@@ -155,12 +145,12 @@ def _stage_in_place(
     connection.execute(f"DELETE FROM {quoted} WHERE _rejected")
     for column in extras:
         connection.execute(f'ALTER TABLE {quoted} DROP COLUMN "{column}"')
-    _update_current(connection, quoted, dataset, replaced)
+    _update_current(connection, quoted, dataset, run.replaced)
     staging = backend.table(target)
     return Staged(
         staging=staging,
         rejected=rejected,
-        accepted_now=staging.filter(staging._batch_seq >= first_seq),
+        accepted_now=staging.filter(staging._batch_seq >= run.first_seq),
     )
 
 
