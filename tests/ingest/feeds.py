@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from dixian.config import Workspace
+
+# The ingestion date of the tests: ID birth dates after it are impossible.
+AS_OF = date(2026, 1, 1)
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -62,6 +66,10 @@ def add_regions(workspace: Workspace) -> None:
 
 def civil_path(workspace: Workspace, period: str, suffix: str = "csv") -> Path:
     return workspace.feeds_dir / "civil_affairs" / "civil_affairs_assistance" / f"{period}.{suffix}"
+
+
+def registration_path(workspace: Workspace, period: str) -> Path:
+    return workspace.feeds_dir / "public_security" / "household_registration" / f"{period}.xlsx"
 
 
 def write_registration_xlsx(path: Path, rows: list[list[object]]) -> Path:

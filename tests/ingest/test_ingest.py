@@ -11,36 +11,19 @@ from typing import Any
 import pytest
 
 from dixian.config import Workspace
-from dixian.engine import open_backend
 from dixian.errors import FeedValidationError
 from dixian.ingest import ingest_feeds
 from tests.ingest.feeds import (
+    AS_OF,
     CIVIL_HEADER,
-    add_regions,
     civil_path,
     civil_rows,
     id_number,
+    registration_path,
     write_csv,
     write_registration_xlsx,
 )
-
-AS_OF = date(2026, 1, 1)
-
-
-def _table(workspace: Workspace, name: str) -> list[dict[str, Any]]:
-    backend = open_backend(workspace)
-    try:
-        return backend.to_pyarrow(backend.table(name)).to_pylist()
-    finally:
-        backend.disconnect()
-
-
-def _tables(workspace: Workspace) -> set[str]:
-    backend = open_backend(workspace)
-    try:
-        return set(backend.list_tables())
-    finally:
-        backend.disconnect()
+from tests.ingest.warehouse import table_names, table_rows
 
 
 def _messy_civil(workspace: Workspace) -> Path:
@@ -53,9 +36,8 @@ def _messy_civil(workspace: Workspace) -> Path:
     return write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows, encoding="gbk")
 
 
-def test_ingest_stages_quarantines_and_reconciles(workspace: Workspace) -> None:
-    add_regions(workspace)
-    _messy_civil(workspace)
+def test_ingest_stages_quarantines_and_reconciles(county: Workspace) -> None:
+    _messy_civil(county)
     registration = [
         [id_number("19800101", 11), "張偉", "男", "1980-01-01", "H001", "户主", "河东村", "正常",
          None],
@@ -67,16 +49,16 @@ def test_ingest_stages_quarantines_and_reconciles(workspace: Workspace) -> None:
         [id_number("19900101", 51), "王五", "男", "1990-01-01", "", "户主", "火星村", "正常", None],
     ]  # fmt: skip
     write_registration_xlsx(
-        workspace.feeds_dir / "public_security" / "household_registration" / "2024-01.xlsx",
+        registration_path(county, "2024-01"),
         registration,
     )
-    result = ingest_feeds(workspace, as_of=AS_OF)
+    result = ingest_feeds(county, as_of=AS_OF)
     figures = result.figures()
     assert figures["files_ingested"] == 2 and figures["reconciled"] is True
     assert figures["rows_read"] == 11
     assert figures["rows_accepted"] + figures["rows_quarantined"] == 11
 
-    civil = {r["_row_number"]: r for r in _table(workspace, "staging_civil_affairs_assistance")}
+    civil = {r["_row_number"]: r for r in table_rows(county, "staging_civil_affairs_assistance")}
     assert sorted(civil) == [1, 3, 4, 6]
     assert civil[1]["region_code"] == "522799001001" and civil[1]["program"] == "tekun"
     assert civil[6]["amount"] == 12000.0
@@ -89,7 +71,7 @@ def test_ingest_stages_quarantines_and_reconciles(workspace: Workspace) -> None:
     assert record["_record_id"] == f"{record['_batch_id']}::1"
     assert len(record["_row_hash"]) == 32 and record["payment_month"] == date(2024, 1, 1)
 
-    people = {r["_row_number"]: r for r in _table(workspace, "staging_household_registration")}
+    people = {r["_row_number"]: r for r in table_rows(county, "staging_household_registration")}
     assert sorted(people) == [1, 2, 3, 4]
     assert people[1]["name"] == "張偉" and people[1]["name_key"] == "张伟"
     assert people[1]["sex"] == "M" and people[3]["sex"] == "M"
@@ -98,7 +80,7 @@ def test_ingest_stages_quarantines_and_reconciles(workspace: Workspace) -> None:
     assert people[4]["status_date"] == date(2023, 12, 1)
     assert [f["code"] for f in json.loads(people[2]["_flags"])] == ["id_birth_date_mismatch"]
 
-    quarantine = {(q["dataset"], q["_row_number"]): q for q in _table(workspace, "quarantine")}
+    quarantine = {(q["dataset"], q["_row_number"]): q for q in table_rows(county, "quarantine")}
     assert set(quarantine) == {
         ("civil_affairs_assistance", 2),
         ("civil_affairs_assistance", 5),
@@ -118,43 +100,41 @@ def test_ingest_stages_quarantines_and_reconciles(workspace: Workspace) -> None:
     mars = {r["code"] for r in json.loads(quarantine[("household_registration", 5)]["reasons"])}
     assert mars == {"required_missing", "region_unknown"}
 
-    ledger = {row["dataset"]: row for row in _table(workspace, "ingest_batches")}
+    ledger = {row["dataset"]: row for row in table_rows(county, "ingest_batches")}
     civil_batch = ledger["civil_affairs_assistance"]
     assert civil_batch["encoding"] == "gb18030"
     assert (civil_batch["rows_read"], civil_batch["rows_accepted"]) == (6, 4)
     assert civil_batch["rows_quarantined"] == 2 and civil_batch["rows_flagged"] == 2
     assert json.loads(civil_batch["columns_dropped"]) == {"": ["备注"]}
-    assert "_ingest_checked_civil_affairs_assistance" not in _tables(workspace)
+    assert "_ingest_checked_civil_affairs_assistance" not in table_names(county)
 
 
-def test_reingesting_the_same_file_changes_nothing(workspace: Workspace) -> None:
-    add_regions(workspace)
-    write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, civil_rows(5))
-    ingest_feeds(workspace, as_of=AS_OF)
-    before = _table(workspace, "staging_civil_affairs_assistance")
-    again = ingest_feeds(workspace, as_of=AS_OF)
+def test_reingesting_the_same_file_changes_nothing(county: Workspace) -> None:
+    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, civil_rows(5))
+    ingest_feeds(county, as_of=AS_OF)
+    before = table_rows(county, "staging_civil_affairs_assistance")
+    again = ingest_feeds(county, as_of=AS_OF)
     assert again.batches == [] and again.unchanged == [
         "civil_affairs/civil_affairs_assistance/2024-01.csv"
     ]
-    assert _table(workspace, "staging_civil_affairs_assistance") == before
-    assert len(_table(workspace, "ingest_batches")) == 1
+    assert table_rows(county, "staging_civil_affairs_assistance") == before
+    assert len(table_rows(county, "ingest_batches")) == 1
 
 
-def test_new_period_appends_and_correction_supersedes_with_history(workspace: Workspace) -> None:
-    add_regions(workspace)
+def test_new_period_appends_and_correction_supersedes_with_history(county: Workspace) -> None:
     january = civil_rows(4)
-    write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, january)
-    ingest_feeds(workspace, as_of=AS_OF)
-    write_csv(civil_path(workspace, "2024-02"), CIVIL_HEADER, civil_rows(4, month="2024-02"))
-    ingest_feeds(workspace, as_of=AS_OF)
-    rows = _table(workspace, "staging_civil_affairs_assistance")
+    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, january)
+    ingest_feeds(county, as_of=AS_OF)
+    write_csv(civil_path(county, "2024-02"), CIVIL_HEADER, civil_rows(4, month="2024-02"))
+    ingest_feeds(county, as_of=AS_OF)
+    rows = table_rows(county, "staging_civil_affairs_assistance")
     assert len(rows) == 8 and all(r["_is_current"] for r in rows)
 
     corrected = [list(january[1])]
     corrected[0][4] = "999"
-    write_csv(civil_path(workspace, "2024-01-correction"), CIVIL_HEADER, corrected)
-    ingest_feeds(workspace, as_of=AS_OF)
-    rows = _table(workspace, "staging_civil_affairs_assistance")
+    write_csv(civil_path(county, "2024-01-correction"), CIVIL_HEADER, corrected)
+    ingest_feeds(county, as_of=AS_OF)
+    rows = table_rows(county, "staging_civil_affairs_assistance")
     assert len(rows) == 9
     same_key = [r for r in rows if r["id_number"] == january[1][0] and r["_period"] == "2024-01"]
     current = [r for r in same_key if r["_is_current"]]
@@ -162,35 +142,33 @@ def test_new_period_appends_and_correction_supersedes_with_history(workspace: Wo
     assert sum(r["_is_current"] for r in rows) == 8
 
 
-def test_an_edited_file_replaces_its_earlier_batch(workspace: Workspace) -> None:
-    add_regions(workspace)
+def test_an_edited_file_replaces_its_earlier_batch(county: Workspace) -> None:
     rows = civil_rows(3)
     rows[2][4] = "abc"
-    path = write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows)
-    ingest_feeds(workspace, as_of=AS_OF)
-    assert [q["_is_current"] for q in _table(workspace, "quarantine")] == [True]
+    path = write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    ingest_feeds(county, as_of=AS_OF)
+    assert [q["_is_current"] for q in table_rows(county, "quarantine")] == [True]
     rows[2][4] = "350"  # the department fixed the quarantined row and sent the file again
     write_csv(path, CIVIL_HEADER, rows)
-    result = ingest_feeds(workspace, as_of=AS_OF)
+    result = ingest_feeds(county, as_of=AS_OF)
     assert result.batches[0].replaces_batch is not None
-    staged = _table(workspace, "staging_civil_affairs_assistance")
+    staged = table_rows(county, "staging_civil_affairs_assistance")
     assert sum(r["_is_current"] for r in staged) == 3 and len(staged) == 5
-    assert [q["_is_current"] for q in _table(workspace, "quarantine")] == [False]
+    assert [q["_is_current"] for q in table_rows(county, "quarantine")] == [False]
 
 
 def test_a_failed_run_leaves_the_warehouse_as_it_was(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+    county: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_regions(workspace)
-    write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, civil_rows(3))
-    ingest_feeds(workspace, as_of=AS_OF)
-    tables_before = _tables(workspace)
-    staged_before = _table(workspace, "staging_civil_affairs_assistance")
-    ledger_before = _table(workspace, "ingest_batches")
+    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, civil_rows(3))
+    ingest_feeds(county, as_of=AS_OF)
+    tables_before = table_names(county)
+    staged_before = table_rows(county, "staging_civil_affairs_assistance")
+    ledger_before = table_rows(county, "ingest_batches")
 
-    write_csv(civil_path(workspace, "2024-02"), CIVIL_HEADER, civil_rows(3, month="2024-02"))
+    write_csv(civil_path(county, "2024-02"), CIVIL_HEADER, civil_rows(3, month="2024-02"))
     write_registration_xlsx(
-        workspace.feeds_dir / "public_security" / "household_registration" / "2024-02.xlsx",
+        registration_path(county, "2024-02"),
         [[id_number("19800101", 11), "张伟", "男", "1980-01-01", "H1", "户主", "河东村", "正常"]],
     )
     import dixian.ingest.run as run_module
@@ -202,33 +180,32 @@ def test_a_failed_run_leaves_the_warehouse_as_it_was(
 
     monkeypatch.setattr(run_module, "_swap", broken_swap)
     with pytest.raises(RuntimeError, match="disk full"):
-        ingest_feeds(workspace, as_of=AS_OF)
+        ingest_feeds(county, as_of=AS_OF)
     monkeypatch.setattr(run_module, "_swap", real)
-    assert _tables(workspace) == tables_before
-    assert _table(workspace, "staging_civil_affairs_assistance") == staged_before
-    assert _table(workspace, "ingest_batches") == ledger_before
-    assert not list((workspace.artifacts_dir / "ingest-spool").iterdir())
-    retry = ingest_feeds(workspace, as_of=AS_OF)
+    assert table_names(county) == tables_before
+    assert table_rows(county, "staging_civil_affairs_assistance") == staged_before
+    assert table_rows(county, "ingest_batches") == ledger_before
+    assert not list((county.artifacts_dir / "ingest-spool").iterdir())
+    retry = ingest_feeds(county, as_of=AS_OF)
     assert len(retry.batches) == 2
 
 
-def test_unknown_file_and_unmapped_required_column_are_named(workspace: Workspace) -> None:
-    add_regions(workspace)
-    odd = write_csv(workspace.feeds_dir / "misc" / "2024-01.csv", ["甲", "乙"], [["1", "2"]])
+def test_unknown_file_and_unmapped_required_column_are_named(county: Workspace) -> None:
+    odd = write_csv(county.feeds_dir / "misc" / "2024-01.csv", ["甲", "乙"], [["1", "2"]])
     with pytest.raises(FeedValidationError, match=r"misc/2024-01.csv: unknown feed.*甲, 乙"):
-        ingest_feeds(workspace, [odd], as_of=AS_OF)
+        ingest_feeds(county, [odd], as_of=AS_OF)
     header = ["证件号", "姓名", "所在村", "救助类别", "发放金额", "发放月份"]
-    path = write_csv(civil_path(workspace, "2024-01"), header, [r[:6] for r in civil_rows(1)])
+    path = write_csv(civil_path(county, "2024-01"), header, [r[:6] for r in civil_rows(1)])
     with pytest.raises(FeedValidationError) as info:
-        ingest_feeds(workspace, [path], as_of=AS_OF)
+        ingest_feeds(county, [path], as_of=AS_OF)
     message = str(info.value)
     assert "civil_affairs_assistance/2024-01.csv" in message
     assert "id_number (身份证号)" in message and "columns found: 证件号" in message
     assert "closest matches: id_number ≈ 证件号" in message
-    assert "staging_civil_affairs_assistance" not in _tables(workspace)
+    assert "staging_civil_affairs_assistance" not in table_names(county)
 
-    (workspace.root / "ingest.yaml").write_text(
+    (county.root / "ingest.yaml").write_text(
         "columns:\n  civil_affairs_assistance:\n    证件号: id_number\n", encoding="utf-8"
     )
-    result = ingest_feeds(workspace, [path], as_of=AS_OF)
+    result = ingest_feeds(county, [path], as_of=AS_OF)
     assert result.figures()["rows_accepted"] == 1

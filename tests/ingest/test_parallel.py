@@ -3,55 +3,49 @@ DuckDB in-place staging path gives the same tables as the engine-neutral one."""
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from dixian.config import Workspace, init_workspace
-from dixian.engine import open_backend
+from dixian.config import Workspace
 from dixian.ingest import ingest_feeds, staging
 from tests.ingest.feeds import (
+    AS_OF,
     CIVIL_HEADER,
-    add_regions,
     civil_path,
     civil_rows,
     id_number,
+    registration_path,
     write_csv,
     write_registration_xlsx,
 )
+from tests.ingest.warehouse import comparable, table_rows
 
-AS_OF = date(2026, 1, 1)
 _VOLATILE = {"_ingested_at", "started_at", "finished_at", "_resolved_at"}
 
 
 def _feeds(workspace: Workspace) -> None:
-    add_regions(workspace)
     for month in range(1, 6):
         rows = civil_rows(40, month=f"2024-{month:02d}", start=month)
         rows[month][4] = "abc"
         write_csv(civil_path(workspace, f"2024-{month:02d}"), CIVIL_HEADER, rows)
     write_registration_xlsx(
-        workspace.feeds_dir / "public_security" / "household_registration" / "2024-01.xlsx",
+        registration_path(workspace, "2024-01"),
         [[id_number("19800101", 11), "張偉", "男", "1980-01-01", "H1", "户主", "河东村", "正常",
           None]],
     )  # fmt: skip
 
 
 def _rows(workspace: Workspace, name: str) -> list[dict[str, Any]]:
-    backend = open_backend(workspace)
-    try:
-        rows = backend.to_pyarrow(backend.table(name)).to_pylist()
-    finally:
-        backend.disconnect()
-    cleaned = [{k: v for k, v in row.items() if k not in _VOLATILE} for row in rows]
-    return sorted(cleaned, key=lambda row: str(row.get("_record_id") or row.get("batch_id")))
+    return comparable(table_rows(workspace, name), _VOLATILE)
 
 
-def test_two_workers_give_the_same_tables_as_one(tmp_path: Path) -> None:
-    serial = init_workspace(tmp_path / "serial")
-    parallel = init_workspace(tmp_path / "parallel")
+def test_two_workers_give_the_same_tables_as_one(
+    new_county: Callable[[str], Workspace],
+) -> None:
+    serial = new_county("serial")
+    parallel = new_county("parallel")
     _feeds(serial)
     _feeds(parallel)
     one = ingest_feeds(serial, as_of=AS_OF, workers=1)
@@ -69,7 +63,6 @@ def test_two_workers_give_the_same_tables_as_one(tmp_path: Path) -> None:
 
 
 def _incremental_runs(workspace: Workspace) -> None:
-    add_regions(workspace)
     january = civil_rows(6)
     january[1][4] = "abc"
     january[2][0] = january[2][0][:9]
@@ -87,11 +80,11 @@ def _incremental_runs(workspace: Workspace) -> None:
 
 
 def test_duckdb_in_place_staging_equals_the_generic_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    new_county: Callable[[str], Workspace], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    in_place = init_workspace(tmp_path / "in_place")
+    in_place = new_county("in_place")
     _incremental_runs(in_place)
-    generic = init_workspace(tmp_path / "generic")
+    generic = new_county("generic")
     # The engine-neutral path (Spark's) forced on DuckDB.
     monkeypatch.setattr(staging, "_stage_in_place", staging._stage_generic)
     _incremental_runs(generic)

@@ -4,51 +4,39 @@ deleted; the ledger, the ingest summary and the quality report count open and re
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from dixian.config import Workspace
-from dixian.engine import open_backend
 from dixian.ingest import ingest_feeds
 from tests.conftest import run_cli
-from tests.ingest.feeds import CIVIL_HEADER, add_regions, civil_path, civil_rows, write_csv
-
-AS_OF = date(2026, 1, 1)
-
-
-def _table(workspace: Workspace, name: str) -> list[dict[str, Any]]:
-    backend = open_backend(workspace)
-    try:
-        return backend.to_pyarrow(backend.table(name)).to_pylist()
-    finally:
-        backend.disconnect()
+from tests.ingest.feeds import AS_OF, CIVIL_HEADER, civil_path, civil_rows, write_csv
+from tests.ingest.warehouse import table_rows
 
 
 def _by_row(workspace: Workspace) -> dict[tuple[str, int], dict[str, Any]]:
-    return {(q["_source_file"], q["_row_number"]): q for q in _table(workspace, "quarantine")}
+    return {(q["_source_file"], q["_row_number"]): q for q in table_rows(workspace, "quarantine")}
 
 
 JANUARY = "civil_affairs/civil_affairs_assistance/2024-01.csv"
 
 
-def test_a_correction_file_resolves_the_quarantined_row(workspace: Workspace) -> None:
-    add_regions(workspace)
+def test_a_correction_file_resolves_the_quarantined_row(county: Workspace) -> None:
     rows = civil_rows(5)
     rows[1][4] = "abc"  # not an amount
     rows[3][4] = "xyz"
-    write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows)
-    first = ingest_feeds(workspace, as_of=AS_OF).figures()
+    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    first = ingest_feeds(county, as_of=AS_OF).figures()
     assert (first["quarantine_open"], first["quarantine_resolved"]) == (2, 0)
 
     fixed = [list(rows[1])]
     fixed[0][4] = "420"
-    write_csv(civil_path(workspace, "2024-01.correction"), CIVIL_HEADER, fixed)
-    second = ingest_feeds(workspace, as_of=AS_OF)
+    write_csv(civil_path(county, "2024-01.correction"), CIVIL_HEADER, fixed)
+    second = ingest_feeds(county, as_of=AS_OF)
     figures = second.figures()
     assert figures["quarantine_resolved_now"] == 1
     assert (figures["quarantine_open"], figures["quarantine_resolved"]) == (1, 1)
 
-    quarantine = _by_row(workspace)
+    quarantine = _by_row(county)
     assert len(quarantine) == 2  # never deleted
     resolved, still_open = quarantine[(JANUARY, 2)], quarantine[(JANUARY, 4)]
     correction = second.batches[0]
@@ -60,34 +48,33 @@ def test_a_correction_file_resolves_the_quarantined_row(workspace: Workspace) ->
     assert still_open["status"] == "open" and still_open["_is_current"] is True
     assert still_open["_resolved_batch"] is None
 
-    staged = _table(workspace, "staging_civil_affairs_assistance")
+    staged = table_rows(county, "staging_civil_affairs_assistance")
     fixing = [r for r in staged if r["_record_id"] == resolved["_resolved_record_id"]]
     assert fixing[0]["amount"] == 420.0 and fixing[0]["_is_current"] is True
-    ledger = {row["batch_id"]: row for row in _table(workspace, "ingest_batches")}
+    ledger = {row["batch_id"]: row for row in table_rows(county, "ingest_batches")}
     assert ledger[correction.batch_id]["rows_resolved"] == 1
     assert sum(row["rows_resolved"] for row in ledger.values()) == 1
 
 
 def test_an_edited_file_resolves_rows_by_place_when_the_key_was_broken(
-    workspace: Workspace,
+    county: Workspace,
 ) -> None:
-    add_regions(workspace)
     rows = civil_rows(4)
     good_id = rows[0][0]
     rows[0][0] = good_id[:10]  # malformed ID number: the row has no version key
     rows[2][3] = "不存在的项目"  # unknown program
-    path = write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows)
-    ingest_feeds(workspace, as_of=AS_OF)
-    before = _by_row(workspace)
+    path = write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    ingest_feeds(county, as_of=AS_OF)
+    before = _by_row(county)
     assert before[(JANUARY, 1)]["_key"] is None and before[(JANUARY, 3)]["_key"] is None
 
     rows[0][0] = good_id  # fixed; the unknown program is sent again unchanged
     write_csv(path, CIVIL_HEADER, rows)
-    result = ingest_feeds(workspace, as_of=AS_OF)
+    result = ingest_feeds(county, as_of=AS_OF)
     edited = result.batches[0]
     assert edited.replaces_batch is not None and edited.rows_resolved == 1
 
-    by_batch = {(q["_batch_id"], q["_row_number"]): q for q in _table(workspace, "quarantine")}
+    by_batch = {(q["_batch_id"], q["_row_number"]): q for q in table_rows(county, "quarantine")}
     assert by_batch[(edited.replaces_batch, 1)]["status"] == "resolved"
     assert by_batch[(edited.replaces_batch, 1)]["_resolved_record_id"] == (f"{edited.batch_id}::1")
     assert by_batch[(edited.replaces_batch, 3)]["status"] == "superseded"
@@ -96,57 +83,55 @@ def test_an_edited_file_resolves_rows_by_place_when_the_key_was_broken(
 
 
 def test_a_correction_that_still_fails_supersedes_and_a_later_one_resolves(
-    workspace: Workspace,
+    county: Workspace,
 ) -> None:
-    add_regions(workspace)
     rows = civil_rows(3)
     rows[2][4] = "abc"
-    write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows)
-    ingest_feeds(workspace, as_of=AS_OF)
+    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    ingest_feeds(county, as_of=AS_OF)
     again = [list(rows[2])]
     again[0][4] = "still wrong"
-    write_csv(civil_path(workspace, "2024-01.correction"), CIVIL_HEADER, again)
-    ingest_feeds(workspace, as_of=AS_OF)
-    statuses = sorted((q["_source_file"], q["status"]) for q in _table(workspace, "quarantine"))
+    write_csv(civil_path(county, "2024-01.correction"), CIVIL_HEADER, again)
+    ingest_feeds(county, as_of=AS_OF)
+    statuses = sorted((q["_source_file"], q["status"]) for q in table_rows(county, "quarantine"))
     assert statuses == [
         ("civil_affairs/civil_affairs_assistance/2024-01.correction.csv", "open"),
         (JANUARY, "superseded"),
     ]
     # A later month of the same person is a new payment, not a fix.
-    write_csv(civil_path(workspace, "2024-02"), CIVIL_HEADER, civil_rows(3, month="2024-02"))
-    assert ingest_feeds(workspace, as_of=AS_OF).figures()["quarantine_resolved_now"] == 0
+    write_csv(civil_path(county, "2024-02"), CIVIL_HEADER, civil_rows(3, month="2024-02"))
+    assert ingest_feeds(county, as_of=AS_OF).figures()["quarantine_resolved_now"] == 0
 
     again[0][4] = "360"
-    write_csv(civil_path(workspace, "2024-01.correction"), CIVIL_HEADER, again)
-    result = ingest_feeds(workspace, as_of=AS_OF)
+    write_csv(civil_path(county, "2024-01.correction"), CIVIL_HEADER, again)
+    result = ingest_feeds(county, as_of=AS_OF)
     assert result.figures()["quarantine_resolved_now"] == 1
-    quarantine = _table(workspace, "quarantine")
+    quarantine = table_rows(county, "quarantine")
     assert sorted(q["status"] for q in quarantine) == ["resolved", "superseded"]
 
 
-def test_ingest_and_quality_report_open_and_resolved(workspace: Workspace) -> None:
-    add_regions(workspace)
+def test_ingest_and_quality_report_open_and_resolved(county: Workspace) -> None:
     rows = civil_rows(4)
     rows[0][4] = "abc"
     rows[1][4] = "def"
-    write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows)
-    assert run_cli("ingest", "--workspace", str(workspace.root), "--json").exit_code == 0
+    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    assert run_cli("ingest", "--workspace", str(county.root), "--json").exit_code == 0
     fixed = [list(rows[0])]
     fixed[0][4] = "300"
-    write_csv(civil_path(workspace, "2024-01.correction"), CIVIL_HEADER, fixed)
-    ingested = run_cli("ingest", "--workspace", str(workspace.root), "--json")
+    write_csv(civil_path(county, "2024-01.correction"), CIVIL_HEADER, fixed)
+    ingested = run_cli("ingest", "--workspace", str(county.root), "--json")
     assert ingested.exit_code == 0, ingested.stderr
     figures = json.loads(ingested.stdout)
     assert figures["quarantine_resolved_now"] == 1
     assert (figures["quarantine_open"], figures["quarantine_resolved"]) == (1, 1)
 
-    quality = run_cli("quality", "--workspace", str(workspace.root), "--json")
+    quality = run_cli("quality", "--workspace", str(county.root), "--json")
     assert quality.exit_code == 0, quality.stderr
     summary = json.loads(quality.stdout)
     assert summary["quarantine"] == {"open": 1, "resolved": 1, "superseded": 0}
-    report = json.loads((workspace.reports_dir / "quality.json").read_text(encoding="utf-8"))
+    report = json.loads((county.reports_dir / "quality.json").read_text(encoding="utf-8"))
     civil = report["datasets"]["civil_affairs_assistance"]
     assert civil["rows_quarantined"] == 1
     assert civil["quarantine"] == {"open": 1, "resolved": 1, "superseded": 0}
-    html = (workspace.reports_dir / "quality.html").read_text(encoding="utf-8")
+    html = (county.reports_dir / "quality.html").read_text(encoding="utf-8")
     assert "已更正" in html

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from dixian.config import Workspace, init_workspace
+from dixian.config import Workspace
 from dixian.engine import open_backend
 from dixian.ingest import ingest_feeds
 from tests.ingest.feeds import (
+    AS_OF,
     CIVIL_HEADER,
-    add_regions,
     civil_path,
     civil_rows,
     id_number,
+    registration_path,
     write_csv,
     write_registration_xlsx,
 )
+from tests.ingest.warehouse import backend_rows, comparable
 
-AS_OF = date(2026, 1, 1)
 _VOLATILE = {"_ingested_at"}
 
 
 def _feeds(workspace: Workspace) -> None:
-    add_regions(workspace)
     rows = civil_rows(8)
     rows[1][4] = "abc"
     rows[2][0] = rows[2][0].lower()[:-1] + "x"
@@ -35,7 +34,7 @@ def _feeds(workspace: Workspace) -> None:
     rows[6][2] = "新村"
     write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows, encoding="gbk")
     write_registration_xlsx(
-        workspace.feeds_dir / "public_security" / "household_registration" / "2024-01.xlsx",
+        registration_path(workspace, "2024-01"),
         [
             [id_number("19800101", 11), "張偉", "男", "1980-01-01", "H1", "户主", "河东村",
              "正常", None],
@@ -46,16 +45,16 @@ def _feeds(workspace: Workspace) -> None:
 
 
 def _rows(backend: Any, name: str) -> list[dict[str, Any]]:
-    rows = backend.to_pyarrow(backend.table(name)).to_pylist()
-    cleaned = [{k: v for k, v in row.items() if k not in _VOLATILE} for row in rows]
-    return sorted(cleaned, key=lambda row: str(row.get("_record_id") or row.get("batch_id")))
+    return comparable(backend_rows(backend, name), _VOLATILE)
 
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_spark_ingests_like_duckdb(tmp_path: Path, spark_backend: Any) -> None:
-    duck_ws = init_workspace(tmp_path / "duck")
-    spark_ws = init_workspace(tmp_path / "spark")
+def test_spark_ingests_like_duckdb(
+    new_county: Callable[[str], Workspace], spark_backend: Any
+) -> None:
+    duck_ws = new_county("duck")
+    spark_ws = new_county("spark")
     _feeds(duck_ws)
     _feeds(spark_ws)
     ingest_feeds(duck_ws, as_of=AS_OF)
