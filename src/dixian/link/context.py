@@ -38,11 +38,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dixian.errors import ConfigError
 from dixian.link.records import STAGING_PREFIX, RecordSource, record_sources
@@ -133,18 +131,23 @@ def save_context_fields(path: Path, fields: dict[str, list[str]]) -> None:
     path.write_text(json.dumps(fields, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def weak_profiles(profiles: pa.Table, todo: Iterable[str]) -> pa.Table:
-    """The profiles still to link that have neither an ID number nor a birth date.
+WEAK_SQL = """
+select p.profile_id, p.profile_key, p.context, p.slot, p.n_records, p.name, p.name_key,
+       p.region_code, split_part(p.context, chr(31), 1) as dataset
+from profiles p anti join decided d using (profile_id)
+where p.id_norm is null and p.eff_birth is null and p.name is not null
+"""
+
+
+def weak_profiles(con: Any) -> int:
+    """Table `weak`: the undecided profiles with neither an ID number nor a birth date.
 
     Only those are decided by context: a birth date lets the probabilistic step tell
-    namesakes apart.
+    namesakes apart. Returns their number.
     """
-    waiting = pa.array(list(todo), pa.string())
-    mask = pc.and_(
-        pc.and_(pc.is_in(profiles.column("profile_id"), waiting), pc.is_null(profiles["id_norm"])),
-        pc.and_(pc.is_null(profiles["eff_birth"]), pc.is_valid(profiles["name"])),
-    )
-    return profiles.filter(mask)
+    con.execute(f"create or replace table weak as {WEAK_SQL}")
+    row = con.sql("select count(*) from weak").fetchone()
+    return int(row[0]) if row else 0
 
 
 def household_context(fields: dict[str, list[str]]) -> set[str]:
@@ -157,20 +160,9 @@ def household_context(fields: dict[str, list[str]]) -> set[str]:
     return chosen
 
 
-def _dataset_of(contexts: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return pa.array(
-        [None if c is None else c.split(_SEPARATOR, 1)[0] for c in contexts.to_pylist()],
-        pa.string(),
-    )
-
-
-def _group_rows(records: ir.Table, weak: pa.Table) -> pa.Table:
+def _group_rows(records: ir.Table, weak_keys: pa.Table) -> pa.Table:
     """The records of the weak profiles' datasets with the same name (engine side)."""
-    keys = ibis.memtable(
-        pa.table({"dataset": _dataset_of(weak.column("context")), "name": weak.column("name")})
-        .group_by(["dataset", "name"])
-        .aggregate([])
-    )
+    keys = ibis.memtable(weak_keys)
     joined = records.join(
         keys, [records["dataset"] == keys["dataset"], records["name"] == keys["name"]]
     )
@@ -208,7 +200,7 @@ members as (
 ),
 weak_span as (
     select profile_id, min(first_period) as first_period, max(last_period) as last_period
-    from r semi join weak using (profile_id) group by all
+    from r semi join weak_ctx using (profile_id) group by all
 )
 select w.profile_id, w.dataset, w.slot, w.n_records, w.household, m.person_id,
        m.first_period < m.last_period as recurs,
@@ -216,7 +208,7 @@ select w.profile_id, w.dataset, w.slot, w.n_records, w.household, m.person_id,
        (m.first_period < s.first_period or s.first_period <= b.first_period)
        and (m.last_period > s.last_period or s.last_period >= b.last_period) as around,
        count(*) over (partition by w.profile_id) as namesakes
-from weak w
+from weak_ctx w
 join members m
   on w.context = m.context and w.name_key = m.name_key
  and w.region_code is not distinct from m.region_code
@@ -239,7 +231,7 @@ with free as (
     anti join held h on h.dataset = c.dataset and h.slot = c.slot and h.person_id = c.person_id
     where c.slot is null or c.n_records = 1
 )
-select profile_id, any_value(person_id) from free
+select profile_id, any_value(person_id) as person_id from free
 group by profile_id
 having count(*) = 1
    and bool_and(elsewhen and (recurs or slot is not null or household))
@@ -259,13 +251,8 @@ def _bounds(records: ir.Table, datasets: list[str]) -> pa.Table:
 
 
 def context_links(
-    records: ir.Table,
-    profiles: pa.Table,
-    weak: pa.Table,
-    *,
-    known: dict[str, tuple[str, str, float | None]],
-    household_datasets: Iterable[str] = (),
-) -> dict[str, str]:
+    records: ir.Table, con: Any, *, household_datasets: Iterable[str] = ()
+) -> pa.Table:
     """Weak profiles that their department's context links to one person.
 
     The candidates of a weak profile are the known persons among the records of the same
@@ -279,55 +266,51 @@ def context_links(
 
     Args:
         records: `dixian.link.records.person_records` (with `context` and `slot`).
-        profiles: identity profiles (`profile_key`, `profile_id`, `name_key`,
-            `region_code`).
-        weak: `weak_profiles` (with `context`, `slot`, `n_records`).
-        known: profile id -> (person, method, probability) decided so far.
+        con: the run's local DuckDB (`dixian.link.ledger`) with tables `profiles`,
+            `decided` and `weak` (`weak_profiles`).
         household_datasets: datasets whose context names a household
             (`household_context`).
 
     Returns:
-        profile id -> person id, for the profiles the rule decides.
+        `profile_id`, `person_id` of the profiles the rule decides.
     """
-    if weak.num_rows == 0:
-        return {}
-    datasets_of_weak = _dataset_of(weak.column("context"))
-    con = duckdb.connect()
-    con.register("rows", _group_rows(records, weak))
+    weak_keys = con.sql(
+        "select distinct dataset, name from weak where dataset is not null"
+    ).fetch_arrow_table()
+    if weak_keys.num_rows == 0:
+        return _empty_decisions()
+    con.register("rows", _group_rows(records, weak_keys))
     con.register(
-        "profiles", profiles.select(["profile_key", "profile_id", "name_key", "region_code"])
+        "_household_datasets",
+        pa.table({"dataset": pa.array(sorted(household_datasets), pa.string())}),
     )
-    con.register(
-        "weak",
-        weak.select(["profile_id", "context", "slot", "n_records", "name_key", "region_code"])
-        .append_column("dataset", datasets_of_weak)
-        .append_column(
-            "household",
-            pc.is_in(datasets_of_weak, pa.array(sorted(household_datasets), pa.string())),
-        ),
+    con.execute(
+        "create or replace temp view weak_ctx as select w.*, "
+        "w.dataset in (select dataset from _household_datasets) as household from weak w"
     )
-    known_table = pa.table(
-        {
-            "profile_id": pa.array(list(known), pa.string()),
-            "person_id": pa.array([value[0] for value in known.values()], pa.string()),
-        }
-    )
-    con.register("known", known_table)
-    datasets = sorted({d for d in _dataset_of(weak.column("context")).to_pylist() if d})
-    con.register("bounds", _bounds(records, datasets))
-    candidates = con.sql(_CANDIDATES_SQL).fetch_arrow_table()
-    con.register("candidates", candidates)
-    persons = pa.array(sorted(set(candidates.column("person_id").to_pylist())), pa.string())
-    con.register(
-        "of_candidates",
-        known_table.filter(pc.is_in(known_table.column("person_id"), persons)),
-    )
+    con.execute("create or replace temp view known as select profile_id, person_id from decided")
+    con.register("bounds", _bounds(records, weak_keys.column("dataset").unique().to_pylist()))
+    con.execute("create or replace temp table candidates as " + _CANDIDATES_SQL)
     keys = con.sql(
-        "select p.profile_key, k.person_id from of_candidates k "
+        "select p.profile_key, k.person_id from known k "
+        "semi join (select distinct person_id from candidates) c using (person_id) "
         "join profiles p on p.profile_id = k.profile_id"
     ).fetch_arrow_table()
     con.register("held", _held_slots(records, keys))
-    return dict(con.sql(_DECIDE_SQL).fetchall())
+    del keys
+    decided: pa.Table = con.sql(_DECIDE_SQL).fetch_arrow_table()
+    for view in ("rows", "bounds", "held", "_household_datasets"):
+        con.unregister(view)
+    con.execute("drop view weak_ctx")
+    con.execute("drop view known")
+    con.execute("drop table candidates")
+    return decided
+
+
+def _empty_decisions() -> pa.Table:
+    return pa.table(
+        {"profile_id": pa.array([], pa.string()), "person_id": pa.array([], pa.string())}
+    )
 
 
 __all__ = [

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from dixian.config import Workspace
 from dixian.ids import validate_id_numbers
-from dixian.link.chinese import name_key, pinyin
+from dixian.link.chinese import name_key
 from dixian.link.prepare import map_distinct
 
 
@@ -155,58 +155,56 @@ def _known_variants(bad: list[str], known_numbers: list[str]) -> dict[str, list[
     return found
 
 
-def repair_ids(
-    rows: list[dict[str, Any]],
-    *,
-    known: dict[str, tuple[str, str, float | None]],
-    id_person: dict[str, str],
-    person_names: dict[str, set[str]],
-) -> list[dict[str, Any]]:
+_REPAIR_SQL = """
+with hits as (
+    select distinct t.profile_id, t.id_norm, v.candidate, i.person_id
+    from _repair_todo t
+    join _repair_variants v on v.number = t.id_norm
+    join id_person i on i.id_norm = v.candidate
+    join name_sound n on n.name_key = t.name_key
+    join person_sounds s on s.person_id = i.person_id and s.sound = n.sound
+    where t.birth_date is null or strftime(t.birth_date, '%Y%m%d') = substr(v.candidate, 7, 8)
+)
+select profile_id, any_value(id_norm) as original_id_number,
+       any_value(candidate) as repaired_id_number, any_value(person_id) as person_id
+from hits group by profile_id having count(*) = 1 order by profile_id
+"""
+
+
+def repair_ids(con: Any) -> pa.Table:
     """Repair failing 18-character ID numbers against the persons known by ID.
 
     A profile is repaired when exactly one of its repair candidates
     (`dixian.ids.repair_candidates`: one substituted character or one transposition) is
     the ID number of a known person whose name sounds the same (pinyin, so a homophone
     or a traditional form still agrees) and whose birth date equals the profile's stated
-    birth date, when it states one. `known` is updated in place.
+    birth date, when it states one.
+
+    Args:
+        con: the run's local DuckDB (`dixian.link.ledger`: tables `profiles`, `decided`,
+            `id_person`, `name_sound`, `person_sounds`).
 
     Returns:
-        One record per repair (profile, original and repaired number, person).
+        One row per repair: `profile_id`, `original_id_number`, `repaired_id_number`,
+        `person_id`.
     """
-    repairs: list[dict[str, Any]] = []
-    todo = [
-        row
-        for row in rows
-        if row["profile_id"] not in known
-        and not row["id_valid"]
-        and row["id_norm"]
-        and len(row["id_norm"]) == 18
-        and row["name_key"]
-    ]
+    con.execute(
+        "create or replace temp table _repair_todo as "
+        "select p.profile_id, p.id_norm, p.name_key, p.birth_date from profiles p "
+        "anti join decided d using (profile_id) "
+        "where not p.id_valid and length(p.id_norm) = 18 and p.name_key is not null"
+    )
     # The known numbers are all valid, so the one-error variants that are known are
     # exactly `repair_candidates(number)` intersected with them (a test checks the
     # variants cover `repair_candidates`); one join finds them for every failing number.
-    variants = _known_variants([row["id_norm"] for row in todo], list(id_person))
-    for row in todo:
-        sound = pinyin(row["name_key"])
-        hits: list[tuple[str, str]] = []
-        for candidate in sorted(variants.get(row["id_norm"], [])):
-            found = id_person[candidate]
-            if sound not in person_names.get(found, set()):
-                continue
-            stated = row["birth_date"]
-            if stated is not None and stated.strftime("%Y%m%d") != candidate[6:14]:
-                continue
-            hits.append((candidate, found))
-        if len(hits) == 1:
-            candidate, person = hits[0]
-            known[row["profile_id"]] = (person, "id_repaired", 1.0)
-            repairs.append(
-                {
-                    "profile_id": row["profile_id"],
-                    "original_id_number": row["id_norm"],
-                    "repaired_id_number": candidate,
-                    "person_id": person,
-                }
-            )
+    con.execute(
+        "create or replace temp view bad as select distinct id_norm as number from _repair_todo"
+    )
+    con.execute("create or replace temp view known as select id_norm as number from id_person")
+    con.execute(f"create or replace temp table _repair_variants as {_VARIANTS_SQL}")
+    repairs: pa.Table = con.sql(_REPAIR_SQL).fetch_arrow_table()
+    for name in ("_repair_variants", "_repair_todo"):
+        con.execute(f"drop table {name}")
+    con.execute("drop view bad")
+    con.execute("drop view known")
     return repairs

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -55,7 +54,7 @@ candidates as (
     where m.name_key = w.name_key
       and (w.eff_sex is null or m.eff_sex is null or w.eff_sex = m.eff_sex)
 )
-select profile_id, any_value(person_id) from candidates
+select profile_id, any_value(person_id) as person_id from candidates
 group by profile_id having count(*) = 1
 """
 
@@ -65,29 +64,25 @@ def _arrow(expression: ir.Table) -> pa.Table:
     return table
 
 
-def household_links(
-    records: ir.Table,
-    profiles: pa.Table,
-    weak: pa.Table,
-    *,
-    known: dict[str, tuple[str, str, float | None]],
-    id_person: dict[str, str],
-) -> dict[str, str]:
+def household_links(records: ir.Table, con: Any) -> pa.Table:
     """Weak profiles whose household names exactly one registered member of their name.
 
     Args:
         records: `dixian.link.records.person_records` (with `household`).
-        profiles: identity profiles (`profile_key`, `profile_id`, `name_key`, `eff_sex`).
-        weak: the profiles to decide (no ID number, no birth date), with `profile_key`.
-        known: profile id -> (person, method, probability) decided so far.
-        id_person: valid ID number -> person, for household heads named by ID number.
+        con: the run's local DuckDB (`dixian.link.ledger`) with tables `profiles`,
+            `decided`, `id_person` (valid ID number -> person, for household heads named
+            by ID number) and `weak` (the profiles to decide: no ID number, no birth
+            date); profiles already in `decided` are skipped.
 
     Returns:
-        profile id -> person id, for the profiles the rule decides.
+        `profile_id`, `person_id` of the profiles the rule decides.
     """
-    if weak.num_rows == 0:
-        return {}
-    keys = ibis.memtable(pa.table({"profile_key": weak.column("profile_key")}))
+    open_keys = con.sql(
+        "select profile_key from weak anti join decided using (profile_id)"
+    ).fetch_arrow_table()
+    if open_keys.num_rows == 0:
+        return _empty()
+    keys = ibis.memtable(open_keys)
     named = records.filter(records["household"].notnull())
     weak_households = _arrow(
         named.semi_join(keys, named["profile_key"] == keys["profile_key"]).select(
@@ -95,7 +90,7 @@ def household_links(
         )
     )
     if weak_households.num_rows == 0:
-        return {}
+        return _empty()
     wanted = ibis.memtable(weak_households.select(["dataset", "household"]))
     anchor_rows = _arrow(
         named.semi_join(
@@ -106,38 +101,24 @@ def household_links(
     registration = _arrow(
         named.filter(named["dataset"] == REGISTRATION).select("household", "profile_key")
     )
-    con = duckdb.connect()
     con.register("weak_households", weak_households)
     con.register("anchor_rows", anchor_rows)
     con.register("registration", registration)
-    con.register("profiles", profiles.select(["profile_key", "profile_id", "name_key", "eff_sex"]))
-    con.register("known", _known_table(known))
-    named_heads = {
-        household
-        for household in weak_households.column("household").to_pylist()
-        if household.startswith(HEAD_PREFIX)
-    }
-    heads = {
-        household: id_person[household[len(HEAD_PREFIX) :]]
-        for household in named_heads
-        if household[len(HEAD_PREFIX) :] in id_person
-    }
-    con.register(
-        "heads",
-        pa.table(
-            {
-                "household": pa.array(list(heads), pa.string()),
-                "person_id": pa.array(list(heads.values()), pa.string()),
-            }
-        ),
+    con.execute("create or replace temp view known as select profile_id, person_id from decided")
+    con.execute(
+        "create or replace temp view heads as select distinct w.household, i.person_id "
+        "from weak_households w join id_person i "
+        f"on w.household = '{HEAD_PREFIX}' || i.id_norm"
     )
-    return dict(con.sql(_SQL).fetchall())
+    decided: pa.Table = con.sql(_SQL).fetch_arrow_table()
+    for view in ("weak_households", "anchor_rows", "registration"):
+        con.unregister(view)
+    con.execute("drop view known")
+    con.execute("drop view heads")
+    return decided
 
 
-def _known_table(known: dict[str, tuple[str, str, Any]]) -> pa.Table:
+def _empty() -> pa.Table:
     return pa.table(
-        {
-            "profile_id": pa.array(list(known), pa.string()),
-            "person_id": pa.array([value[0] for value in known.values()], pa.string()),
-        }
+        {"profile_id": pa.array([], pa.string()), "person_id": pa.array([], pa.string())}
     )

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,7 +38,6 @@ import pyarrow.compute as pc
 from dixian.config import Workspace
 from dixian.engine import open_backend
 from dixian.errors import UserError
-from dixian.link.chinese import pinyin
 from dixian.link.comparisons import blocking_keys
 from dixian.link.context import (
     CONTEXT_FILE,
@@ -50,14 +48,18 @@ from dixian.link.context import (
     save_context_fields,
     weak_profiles,
 )
-from dixian.link.identity import (
-    analyse_ids,
-    person_id_for,
-    profile_ids,
-    repair_ids,
-    workspace_secret,
-)
+from dixian.link.identity import person_id_for, repair_ids, workspace_secret
 from dixian.link.kinship import household_links
+from dixian.link.ledger import (
+    LINKED_SQL,
+    UNDECIDED_SQL,
+    count,
+    decide,
+    deterministic_links,
+    keep_previous,
+    load_profiles,
+    open_local,
+)
 from dixian.link.matcher import MatcherOptions, present_roles
 from dixian.link.prepare import prepare_nodes, reachable
 from dixian.link.records import distinct_profiles, person_records
@@ -88,7 +90,7 @@ class LinkRun:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-_AGGREGATE_SQL = """
+_AGGREGATE_SQL = f"""
 select person_id,
        max(id_person) as id_number,
        arg_max(name, n_records) as name,
@@ -97,7 +99,7 @@ select person_id,
        arg_max(region_code, n_records) filter (where region_code is not null) as region_code,
        arg_max(address, n_records) filter (where address is not null) as address,
        sum(n_records)::bigint as n_records
-from linked group by person_id
+from ({LINKED_SQL}) group by person_id
 """
 
 
@@ -145,13 +147,14 @@ def link_workspace(
             f"{workspace.warehouse_path}: no staging tables to link (run 'dixian ingest' first)"
         )
     say("读取身份档案 reading identity profiles")
-    profiles = distinct_profiles(records).to_pyarrow()
-    profiles = profiles.append_column(
-        "profile_id",
-        pa.array(profile_ids(secret, profiles.column("profile_key").to_pylist()), pa.string()),
+    engine = workspace.config.engine
+    con = open_local(
+        workspace.artifacts_dir / "link" / "spill",
+        threads=engine.threads,
+        memory_limit=engine.memory_limit,
     )
-    profiles = analyse_ids(profiles)
-    previous = None if full else read_table_or_none(backend, LINK_PROFILES)
+    n_profiles = load_profiles(con, distinct_profiles(records), secret=secret)
+    previous = None if full else _previous_links(backend)
     queue = load_review_queue(backend)
     mode = "full" if previous is None else "incremental"
 
@@ -171,102 +174,43 @@ def link_workspace(
                 for node in (item["left_node"], item["right_node"]):
                     if node.startswith("R:"):
                         reopened.add(node[2:])
-
-    known: dict[str, tuple[str, str, float | None]] = {}  # profile_id -> person, method, p
-    if previous is not None:
-        for row in previous.select(
-            ["profile_id", "person_id", "match_method", "match_probability"]
-        ).to_pylist():
-            if row["profile_id"] not in reopened:
-                known[row["profile_id"]] = (
-                    row["person_id"],
-                    row["match_method"],
-                    row["match_probability"],
-                )
-    current_ids = set(profiles.column("profile_id").to_pylist())
-    known = {pid: value for pid, value in known.items() if pid in current_ids}
-
-    rows = profiles.select(
-        [
-            "profile_id",
-            "id_norm",
-            "id_valid",
-            "id_consistent",
-            "name_key",
-            "birth_date",
-            "eff_birth",
-        ]
-    ).to_pylist()
-    # Persons known by ID number, from earlier runs and from this run's deterministic step.
-    id_person: dict[str, str] = {}
-    person_names: dict[str, set[str]] = {}
-    by_profile = {row["profile_id"]: row for row in rows}
-    for profile_id, (person, method, _p) in known.items():
-        row = by_profile[profile_id]
-        if method == "id" and row["id_norm"]:
-            id_person[row["id_norm"]] = person
-        if row["name_key"]:
-            person_names.setdefault(person, set()).add(pinyin(row["name_key"]) or "")
+    keep_previous(con, previous, reopened=reopened)
+    del previous
+    n_new = n_profiles - count(con, "select count(*) from decided")
 
     say("身份证号确定性匹配 deterministic ID links")
-    new_rows = [row for row in rows if row["profile_id"] not in known]
     counts = {
-        "id": 0,
+        "id": deterministic_links(con, secret=secret),
         "id_repaired": 0,
         "context": 0,
         "probabilistic": 0,
         "reviewed": 0,
         "new_person": 0,
     }
-    for row in new_rows:
-        if row["id_consistent"]:
-            person = id_person.get(row["id_norm"]) or person_id_for(secret, "id", row["id_norm"])
-            id_person[row["id_norm"]] = person
-            known[row["profile_id"]] = (person, "id", 1.0)
-            counts["id"] += 1
-            if row["name_key"]:
-                person_names.setdefault(person, set()).add(pinyin(row["name_key"]) or "")
 
     say("身份证号纠错 repairing ID numbers")
-    repairs = repair_ids(new_rows, known=known, id_person=id_person, person_names=person_names)
-    counts["id_repaired"] = len(repairs)
-    for repair in repairs:
-        repair["run_id"] = run_id
+    repairs = repair_ids(con)
+    counts["id_repaired"] = decide(con, repairs, method="id_repaired", probability=1.0)
+    repairs = repairs.append_column(
+        "run_id", pa.array([run_id] * repairs.num_rows, pa.string())
+    ).select(_REPAIR_SCHEMA.names)
 
     say("同一部门记录上下文 linking by record context")
-    weak = weak_profiles(
-        profiles, [row["profile_id"] for row in new_rows if row["profile_id"] not in known]
-    )
-    if weak.num_rows:
-        decided = context_links(
-            records,
-            profiles,
-            weak,
-            known=known,
-            household_datasets=household_context(context_fields),
+    if weak_profiles(con):
+        by_context = context_links(
+            records, con, household_datasets=household_context(context_fields)
         )
-        for profile_id, person in decided.items():
-            known[profile_id] = (person, "context", 1.0)
-            counts["context"] += 1
-        still = weak.filter(
-            pc.invert(pc.is_in(weak.column("profile_id"), pa.array(list(decided), pa.string())))
-        )
-        by_household = household_links(records, profiles, still, known=known, id_person=id_person)
-        for profile_id, person in by_household.items():
-            known[profile_id] = (person, "context", 1.0)
-            counts["context"] += 1
+        counts["context"] += decide(con, by_context, method="context", probability=1.0)
+        by_household = household_links(records, con)
+        counts["context"] += decide(con, by_household, method="context", probability=1.0)
+    con.execute("drop table weak")
 
-    leftovers = [row["profile_id"] for row in new_rows if row["profile_id"] not in known]
-    con = duckdb.connect()
     thresholds_figures: dict[str, Any] = {}
     review_items: pa.Table | None = None
-    if leftovers:
-        say(f"概率匹配 probabilistic linkage of {len(leftovers):,} profiles")
-        linked = _linked_table(profiles, known)
-        con.register("linked", linked)
-        reps = con.sql(
-            _AGGREGATE_SQL.replace("max(id_person)", "max(id_person)")
-        ).fetch_arrow_table()
+    n_left = count(con, f"select count(*) from ({UNDECIDED_SQL})")
+    if n_left:
+        say(f"概率匹配 probabilistic linkage of {n_left:,} profiles")
+        reps = con.sql(_AGGREGATE_SQL).fetch_arrow_table()
         rep_roles = pa.table(
             {
                 "node_id": pc.binary_join_element_wise("P:", reps.column("person_id"), ""),
@@ -279,12 +223,20 @@ def link_workspace(
                 "address": reps.column("address"),
             }
         )
-        left_mask = pc.is_in(profiles.column("profile_id"), pa.array(leftovers, pa.string()))
-        left_profiles = profiles.filter(left_mask)
+        n_persons = reps.num_rows
+        person_ids = reps.column("person_id")
+        del reps
+        left_profiles = con.sql(
+            f"select profile_id, name, eff_birth, eff_sex, id_norm, region_code, address "
+            f"from ({UNDECIDED_SQL}) order by _pos"
+        ).fetch_arrow_table()
+        leftovers = left_profiles.column("profile_id").to_pylist()
         left_roles = _record_roles(left_profiles, prefix="R:")
+        del left_profiles
         nodes = prepare_nodes(
             pa.concat_tables([rep_roles, left_roles], promote_options="permissive")
         )
+        del rep_roles, left_roles
         population = nodes.select(["name_key"])
         nodes = reachable(
             nodes,
@@ -295,9 +247,11 @@ def link_workspace(
         model = None if full else _load_model(workspace, settings)
         if model is None:
             say("训练匹配模型 training the linkage model")
-            model = _train(profiles, options=options, settings=settings)
+            model = _train(con, n_profiles, options=options, settings=settings)
             _save_model(workspace, settings, model)
-        anchors = {f"P:{pid}": pid for pid in reps.column("person_id").to_pylist()}
+        say("候选对打分与聚类 scoring and clustering candidate pairs")
+        anchors = {f"P:{pid}": pid for pid in person_ids.to_pylist()}
+        del person_ids
         resolution = resolve(
             nodes,
             options=options,
@@ -308,10 +262,11 @@ def link_workspace(
             anchors=anchors,
             must_link=must_link,
             cannot_link=cannot_link,
-            prior=_prior(len(leftovers), reps.num_rows),
-            exclusive_persons=reps.num_rows,
+            prior=_prior(n_left, n_persons),
+            exclusive_persons=n_persons,
             frequencies_from=population,
         )
+        del anchors, nodes, population
         best: dict[str, float] = {}
         reviewed_nodes: set[str] = set()
         accepted = resolution.pairs.filter(pc.equal(resolution.pairs.column("decision"), "accept"))
@@ -322,6 +277,12 @@ def link_workspace(
                 best[node] = max(best.get(node, 0.0), float(row["match_probability"]))
                 if row["reviewed"]:
                     reviewed_nodes.add(node)
+        chosen: dict[str, list[Any]] = {
+            "profile_id": [],
+            "person_id": [],
+            "match_method": [],
+            "match_probability": [],
+        }
         for profile_id in leftovers:
             node = f"R:{profile_id}"
             root = resolution.clusters[node]
@@ -333,7 +294,13 @@ def link_workspace(
                 person = root
             method = "reviewed" if node in reviewed_nodes else "probabilistic"
             counts[method] += 1
-            known[profile_id] = (person, method, best.get(node))
+            chosen["profile_id"].append(profile_id)
+            chosen["person_id"].append(person)
+            chosen["match_method"].append(method)
+            chosen["match_probability"].append(best.get(node))
+        con.register("_chosen", pa.table(chosen, schema=_DECIDED_SCHEMA))
+        con.execute("insert into decided select * from _chosen")
+        con.unregister("_chosen")
         review_items = build_review_items(resolution, run_id=run_id)
         t = resolution.thresholds
         thresholds_figures = {
@@ -343,30 +310,33 @@ def link_workspace(
             "expected_recall": round(t.expected_recall, 6),
             "candidate_pairs": resolution.pairs.num_rows,
         }
+        del resolution
 
     say("写入结果 writing link tables")
-    linked = _linked_table(profiles, known)
-    con.register("linked_all", linked)
-    persons = con.sql(
-        _AGGREGATE_SQL.replace("from linked ", "from linked_all ")
-    ).fetch_arrow_table()
-    link_profiles = linked.select(
-        ["profile_key", "profile_id", "person_id", "match_method", "match_probability"]
-    )
-    write_table(backend, LINK_PROFILES, link_profiles)
+    persons = con.sql(_AGGREGATE_SQL).fetch_arrow_table()
     write_table(backend, PERSONS, persons)
-    write_person_link(backend, records, link_profiles)
+    n_persons_all = persons.num_rows
+    del persons
+    link_profiles = con.sql(
+        "select p.profile_key, p.profile_id, d.person_id, d.match_method, d.match_probability "
+        "from profiles p join decided d using (profile_id) order by p._pos"
+    ).fetch_arrow_table()
+    con.close()
+    write_table(backend, LINK_PROFILES, link_profiles)
+    del link_profiles
+    write_person_link(backend, records)
     new_queue = merge_review_queue(queue, review_items, keep_open=not full)
     write_table(backend, REVIEW_QUEUE, new_queue)
-    if repairs or read_table_or_none(backend, ID_REPAIRS) is None:
+    if repairs.num_rows or read_table_or_none(backend, ID_REPAIRS) is None:
         old = None if full else read_table_or_none(backend, ID_REPAIRS)
-        fresh = pa.Table.from_pylist(repairs, schema=_REPAIR_SCHEMA)
-        write_table(backend, ID_REPAIRS, fresh if old is None else pa.concat_tables([old, fresh]))
+        write_table(
+            backend, ID_REPAIRS, repairs if old is None else pa.concat_tables([old, repairs])
+        )
     figures = {
         "mode": mode,
-        "profiles": profiles.num_rows,
-        "new_profiles": len(new_rows),
-        "persons": persons.num_rows,
+        "profiles": n_profiles,
+        "new_profiles": n_new,
+        "persons": n_persons_all,
         "links_by_method": counts,
         "review_queue_open": int(pc.sum(pc.equal(new_queue.column("status"), "open")).as_py() or 0),
         **thresholds_figures,
@@ -381,6 +351,26 @@ def link_workspace(
     return LinkRun(run_id=run_id, mode=mode, figures=figures)
 
 
+def _previous_links(backend: Any) -> pa.Table | None:
+    """The decisions of the last run (`link_profiles`), without the profile keys."""
+    if LINK_PROFILES not in backend.list_tables():
+        return None
+    table: pa.Table = (
+        backend.table(LINK_PROFILES)
+        .select("profile_id", "person_id", "match_method", "match_probability")
+        .to_pyarrow()
+    )
+    return table
+
+
+_DECIDED_SCHEMA = pa.schema(
+    [
+        ("profile_id", pa.string()),
+        ("person_id", pa.string()),
+        ("match_method", pa.string()),
+        ("match_probability", pa.float64()),
+    ]
+)
 _REPAIR_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -391,22 +381,6 @@ _REPAIR_SCHEMA = pa.schema(
     ]
 )
 _RUN_SCHEMA = pa.schema([("run_id", pa.string()), ("mode", pa.string()), ("figures", pa.string())])
-
-
-def _linked_table(profiles: pa.Table, known: dict[str, tuple[str, str, float | None]]) -> pa.Table:
-    """Profiles that have a person, with person, method, probability and the ID it carries."""
-    ids = profiles.column("profile_id").to_pylist()
-    mask = pa.array([pid in known for pid in ids])
-    linked = profiles.filter(mask)
-    chosen = [known[pid] for pid in linked.column("profile_id").to_pylist()]
-    methods = pa.array([c[1] for c in chosen], pa.string())
-    id_person = pc.if_else(pc.equal(methods, "id"), linked.column("id_norm"), None)
-    return (
-        linked.append_column("person_id", pa.array([c[0] for c in chosen], pa.string()))
-        .append_column("match_method", methods)
-        .append_column("match_probability", pa.array([c[2] for c in chosen], pa.float64()))
-        .append_column("id_person", id_person)
-    )
 
 
 def _record_roles(profiles: pa.Table, *, prefix: str, label: bool = False) -> pa.Table:
@@ -454,17 +428,21 @@ def _options(workspace: Workspace, settings: LinkSettings) -> MatcherOptions:
     )
 
 
-def _train(
-    profiles: pa.Table, *, options: MatcherOptions, settings: LinkSettings
-) -> dict[str, Any]:
+def _train(con: Any, n: int, *, options: MatcherOptions, settings: LinkSettings) -> dict[str, Any]:
     """Train on a sample of all identity profiles (each one a record of some person)."""
     from dixian.link.matcher import Matcher
 
-    n = profiles.num_rows
+    columns = "profile_id, name, eff_birth, eff_sex, id_norm, region_code, address, id_consistent"
     if n > settings.training_profiles:
         rng = np.random.default_rng(settings.seed)
         chosen = np.sort(rng.choice(n, size=settings.training_profiles, replace=False))
-        profiles = profiles.take(pa.array(chosen))
+        con.register("_sample", pa.table({"_pos": pa.array(chosen, pa.int64())}))
+        profiles = con.sql(
+            f"select {columns} from profiles semi join _sample using (_pos) order by _pos"
+        ).fetch_arrow_table()
+        con.unregister("_sample")
+    else:
+        profiles = con.sql(f"select {columns} from profiles order by _pos").fetch_arrow_table()
     nodes = prepare_nodes(_record_roles(profiles, prefix="R:", label=True))
     return Matcher(nodes, options=options).train()
 

@@ -31,7 +31,7 @@ def write_table(backend: Any, name: str, table: pa.Table | ir.Table) -> None:
     backend.create_table(name, table, overwrite=True)
 
 
-def write_person_link(backend: Any, records: ir.Table, link_profiles: pa.Table) -> None:
+def write_person_link(backend: Any, records: ir.Table) -> None:
     """`person_link`: every current record with the person of its identity profile.
 
     Columns (contract): `_record_id`, `dataset`, `person_id`, `match_method`,
