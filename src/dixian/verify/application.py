@@ -34,6 +34,7 @@ from dixian.verify.lookup import (
     memberships_of,
     panel_history,
 )
+from dixian.verify.member_lookup import declared_rows, household_members
 from dixian.verify.results import ProgramResult, Status
 
 # A declared amount may be this much below the records before it counts as under-declared:
@@ -144,13 +145,24 @@ def _normalise_id(text: str) -> str:
     return "".join(ch for ch in folded if ch not in " -\t").upper()
 
 
-def _find_household(
-    backend: Any, declaration: Declaration, period: str | None
-) -> tuple[str, dict[str, str], list[dict[str, Any]]]:
-    """The household, the declared persons found (person_id → ID number), their rows."""
+@dataclass(frozen=True)
+class _Found:
+    """The household of an application and what finding it read."""
+
+    household_id: str
+    known: dict[str, str]  # person_id → ID number of the declared persons found
+    rows: list[dict[str, Any]]  # their membership rows
+    prepared: bool  # read from the prepared member lookup, which also answers for members
+
+
+def _find_household(backend: Any, declaration: Declaration, period: str | None) -> _Found:
+    """The household the declared members belong to."""
     if declaration.household_id is not None:
-        return declaration.household_id, {}, []
+        return _Found(declaration.household_id, {}, [], prepared=False)
     ids = [_normalise_id(member.id_number) for member in declaration.members]
+    prepared = declared_rows(backend, ids)
+    if prepared is not None:
+        return _Found(_majority_household(prepared, period), {}, prepared, prepared=True)
     try:
         rows = memberships_of(backend, ids, period)
     except MissingTable:
@@ -160,24 +172,25 @@ def _find_household(
         ) from None
     if not rows:
         raise NotFound("no declared member was found in the household registration records")
+    known = {str(row["person_id"]): str(row["id_number"]) for row in rows}
+    return _Found(_majority_household(rows, period), known, rows, prepared=False)
+
+
+def _majority_household(rows: list[dict[str, Any]], period: str | None) -> str:
     # Each declared person's household now (their latest row); the household most of them
     # belong to, the lowest id on a tie.
     counts = Counter(current_households(rows, period).values())
     top = max(counts.values())
-    household = min(h for h, n in counts.items() if n == top)
-    known = {str(row["person_id"]): str(row["id_number"]) for row in rows}
-    return household, known, rows
+    return min(h for h, n in counts.items() if n == top)
 
 
-def _registered_ids(
-    backend: Any,
-    household_id: str,
-    period: str,
-    known: dict[str, str],
-    known_rows: list[dict[str, Any]],
-) -> dict[str, str] | None:
+def _registered_ids(backend: Any, found: _Found, period: str) -> dict[str, str] | None:
+    if found.prepared:
+        return household_members(backend, found.household_id, period)
     try:
-        return members_of(backend, household_id, period, known=known, known_rows=known_rows)
+        return members_of(
+            backend, found.household_id, period, known=found.known, known_rows=found.rows
+        )
     except MissingTable:
         return None
 
@@ -315,7 +328,8 @@ def verify_application(
     Raises:
         NotFound: the household or its panel row does not exist.
     """
-    household_id, known, known_rows = _find_household(backend, declaration, declaration.period)
+    found = _find_household(backend, declaration, declaration.period)
+    household_id = found.household_id
     programs = declaration.programs
     try:
         rows = panel_history(
@@ -333,7 +347,7 @@ def verify_application(
     row = rows[-1]
     period = str(row["period"])
     params = params_for_year(int(period[:4]))
-    registered = _registered_ids(backend, household_id, period, known, known_rows)
+    registered = _registered_ids(backend, found, period)
     discrepancies = _member_discrepancies(declaration, registered)
     discrepancies.extend(compare_declaration(declaration, row))
     on_records = explain_history(rows, policy_set, params=params, programs=programs)

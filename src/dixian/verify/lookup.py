@@ -87,8 +87,10 @@ def prepare_lookups(backend: Any) -> list[str]:
     Indexes do not change the tables' content; a stage that replaces a table drops its index,
     and the next `dixian verify` run creates it again.
 
+    Also writes the prepared member lookup (`member_lookup`) when it is missing or stale.
+
     Returns:
-        The indexes created or already present.
+        The indexes created or already present, and the member lookup when it is usable.
     """
     connection = _duckdb(backend)
     if connection is None:
@@ -113,6 +115,10 @@ def prepare_lookups(backend: Any) -> list[str]:
         except duckdb.BinderException:
             continue  # a table without that column (a county's own registration feed)
         created.append(name)
+    from dixian.verify.member_lookup import LOOKUP_TABLE, build_member_lookup
+
+    if build_member_lookup(backend):
+        created.append(LOOKUP_TABLE)
     return created
 
 
