@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -34,6 +35,7 @@ from dixian.errors import (
     UserError,
 )
 from dixian.web.auditbatch import AuditBatcher
+from dixian.web.checkpoint import WalCheckpointer, defer_checkpoints, sqlite_file
 from dixian.web.dashboard_cache import ChangeWatermark, DashboardCache
 from dixian.web.deps import MustChangePassword, NotSignedIn
 from dixian.web.i18n import translate
@@ -83,7 +85,21 @@ def create_app(
     """
     settings = settings or get_settings()
     docs = settings.api_docs_enabled
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # SQLite: checkpoints on a thread of their own, not in a page view's commit.
+        checkpointer: WalCheckpointer | None = app.state.checkpointer
+        if checkpointer is not None:
+            checkpointer.start()
+        try:
+            yield
+        finally:
+            if checkpointer is not None:
+                checkpointer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="dixian 底线 API",
         version="1",
         description="JSON API of dixian: cases, households, dashboard figures, audit.",
@@ -100,6 +116,10 @@ def create_app(
     # SQLite serialises writers anyway; queue this process's threads in order (see db_session).
     is_sqlite = app.state.db.engine.dialect.name == "sqlite"
     app.state.db_lock = threading.RLock() if is_sqlite else None
+    db_file = sqlite_file(app.state.db.engine)
+    app.state.checkpointer = WalCheckpointer(db_file) if db_file is not None else None
+    if db_file is not None:
+        defer_checkpoints(app.state.db.engine)
     # Audit entries of page reads are committed in groups, before each response (auditbatch).
     app.state.audit_batcher = AuditBatcher(
         app.state.db.append_entries, write_lock=app.state.db_lock

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from dixian.cases import service
@@ -258,14 +258,20 @@ class SessionState:
     web_session: WebSession
 
 
+# Built once: every request looks its session up, and a prebuilt statement skips building
+# and hashing the statement (with its joined-load option) to find the compiled SQL.
+_SESSION_BY_HASH = (
+    select(WebSession)
+    .where(WebSession.token_hash == bindparam("token_hash", type_=String))
+    .options(joinedload(WebSession.user))
+)
+
+
 def _find_session(session: Session, token: str) -> WebSession | None:
     if not token or len(token) > 128:
         return None
-    return session.scalar(
-        select(WebSession)
-        .where(WebSession.token_hash == hash_token(token))
-        .options(joinedload(WebSession.user))
-    )
+    found: WebSession | None = session.scalar(_SESSION_BY_HASH, {"token_hash": hash_token(token)})
+    return found
 
 
 def _ended_because(web_session: WebSession, settings: WebSettings, now: datetime) -> str | None:

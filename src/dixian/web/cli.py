@@ -7,9 +7,12 @@ one-time password and a TOTP secret, printed once.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from sqlalchemy.orm import Session
 
 from dixian.cases.actor import Actor
 from dixian.cases.db import CasesDatabase
@@ -19,11 +22,36 @@ from dixian.config import Workspace
 from dixian.console import info, print_summary
 from dixian.errors import ConfigError
 
+if TYPE_CHECKING:
+    from dixian.web.accounts import IssuedCredentials
+
+T = TypeVar("T")
+
+
+def _shown_once(
+    issued: IssuedCredentials, extra: dict[str, object], *, from_env: bool = False
+) -> dict[str, object]:
+    """The summary of new credentials: the password and TOTP secret are printed only here."""
+    return {
+        "username": issued.username,
+        **extra,
+        "one_time_password": "(from environment)" if from_env else issued.one_time_password,
+        "totp_secret": issued.totp_secret,
+        "totp_uri": issued.totp_uri,
+    }
+
+
 users_app = typer.Typer(help="Manage web users (accounts, passwords, second factor).")
 
 
-def _database(workspace: Workspace) -> CasesDatabase:
-    return CasesDatabase.from_workspace(workspace)
+def _as_cli(workspace: Path | None, change: Callable[[Session, Actor], T]) -> T:
+    """Run `change` in one case-database transaction of the workspace, as the CLI principal."""
+    db = CasesDatabase.from_workspace(Workspace.open(workspace))
+    try:
+        with db.session() as session:
+            return change(session, Actor.system(name="cli"))
+    finally:
+        db.dispose()
 
 
 def serve(
@@ -100,7 +128,6 @@ def users_add(
     from dixian.web.accounts import issue_account
     from dixian.web.settings import get_settings
 
-    ws = Workspace.open(workspace)
     settings = get_settings()
     password = None
     if password_env:
@@ -109,28 +136,17 @@ def users_add(
         password = os.environ.get(password_env)
         if not password:
             raise ConfigError(f"environment variable {password_env} is empty")
-    db = _database(ws)
-    with db.session() as session:
-        issued = issue_account(
-            session,
-            actor=Actor.system(name="cli"),
-            username=username,
-            display_name=display_name or username,
-            role=role,
-            jurisdiction=jurisdiction,
-            settings=settings,
-            password=password,
-        )
-    db.dispose()
-    figures = {
-        "username": issued.username,
-        "role": role.value,
-        "jurisdiction": jurisdiction,
-        "one_time_password": "(from environment)" if password else issued.one_time_password,
-        "totp_secret": issued.totp_secret,
-        "totp_uri": issued.totp_uri,
-    }
-    print_summary("user created", figures, as_json=as_json)
+    issued = _as_cli(
+        workspace,
+        lambda session, actor: issue_account(
+            session, actor=actor, username=username, display_name=display_name or username,
+            role=role, jurisdiction=jurisdiction, settings=settings, password=password,
+        ),
+    )  # fmt: skip
+    figures: dict[str, object] = {"role": role.value, "jurisdiction": jurisdiction}
+    print_summary(
+        "user created", _shown_once(issued, figures, from_env=bool(password)), as_json=as_json
+    )
 
 
 @users_app.command("disable")
@@ -143,15 +159,13 @@ def users_disable(
     """Disable a user (their sessions end at once), or re-enable with --enable."""
     from dixian.cases import service
 
-    ws = Workspace.open(workspace)
-    db = _database(ws)
-    with db.session() as session:
+    def change(session: Session, actor: Actor) -> dict[str, object]:
         user = service.set_user_disabled(
-            session, actor=Actor.system(name="cli"), username=username, disabled=not enable
+            session, actor=actor, username=username, disabled=not enable
         )
-        figures = {"username": user.username, "disabled": user.disabled}
-    db.dispose()
-    print_summary("user updated", figures, as_json=as_json)
+        return {"username": user.username, "disabled": user.disabled}
+
+    print_summary("user updated", _as_cli(workspace, change), as_json=as_json)
 
 
 @users_app.command("reset-password")
@@ -164,24 +178,14 @@ def users_reset_password(
     from dixian.web.accounts import reset_password
     from dixian.web.settings import get_settings
 
-    ws = Workspace.open(workspace)
-    db = _database(ws)
-    with db.session() as session:
-        issued = reset_password(
-            session, actor=Actor.system(name="cli"), username=username, settings=get_settings()
-        )
-    db.dispose()
-    info("The user must change this password at the next sign-in.")
-    print_summary(
-        "password reset",
-        {
-            "username": issued.username,
-            "one_time_password": issued.one_time_password,
-            "totp_secret": issued.totp_secret,
-            "totp_uri": issued.totp_uri,
-        },
-        as_json=as_json,
+    issued = _as_cli(
+        workspace,
+        lambda session, actor: reset_password(
+            session, actor=actor, username=username, settings=get_settings()
+        ),
     )
+    info("The user must change this password at the next sign-in.")
+    print_summary("password reset", _shown_once(issued, {}), as_json=as_json)
 
 
 @users_app.command("disable-stale")
@@ -195,13 +199,12 @@ def users_disable_stale(
 
     from dixian.web.accounts import disable_stale_accounts
 
-    ws = Workspace.open(workspace)
-    db = _database(ws)
-    with db.session() as session:
-        names = disable_stale_accounts(
-            session, actor=Actor.system(name="cli"), days=days, now=datetime.now(UTC)
-        )
-    db.dispose()
+    names = _as_cli(
+        workspace,
+        lambda session, actor: disable_stale_accounts(
+            session, actor=actor, days=days, now=datetime.now(UTC)
+        ),
+    )
     print_summary("stale accounts", {"days": days, "disabled": names}, as_json=as_json)
 
 
