@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from dixian.config import Workspace
 from dixian.engine import open_backend
@@ -32,7 +33,11 @@ def _estate_record(row_number: int) -> str:
     return f"re1::{row_number}"
 
 
-def _build(workspace: Workspace) -> None:
+_BUSINESS = "market_regulation/business_registration/2024-03.csv"
+
+
+def _build(workspace: Workspace, *, business_owner: str | None = None) -> None:
+    """The county; `business_owner`: the linked person of hC's planted business record."""
     backend = open_backend(workspace)
     staged: dict[str, list[Any]] = {
         "_record_id": [],
@@ -48,6 +53,7 @@ def _build(workspace: Workspace) -> None:
         "row_number": [],
         "true_person_id": [],
         "true_household_id": [],
+        "dataset": [],
     }
     row = 0
     for household, (true_household, members) in _HOUSEHOLDS.items():
@@ -71,6 +77,7 @@ def _build(workspace: Workspace) -> None:
             truth["row_number"].append(row)
             truth["true_person_id"].append(row)
             truth["true_household_id"].append(true_household)
+            truth["dataset"].append("household_registration")
     # Two flats on the real-estate register: row 1 truly belongs to household 4 (hD's),
     # row 2 truly to household 1, but linkage put it on hF.
     for row_number, true_household in ((1, 4), (2, 1)):
@@ -79,6 +86,32 @@ def _build(workspace: Workspace) -> None:
         truth["row_number"].append(row_number)
         truth["true_person_id"].append(100 + row_number)
         truth["true_household_id"].append(true_household)
+        truth["dataset"].append("real_estate")
+    if business_owner is not None:
+        # hC's planted business (true person 4) on the register, linked to business_owner.
+        for column, value in (
+            ("source_file", _BUSINESS),
+            ("sheet", ""),
+            ("row_number", 1),
+            ("true_person_id", 4),
+            ("true_household_id", 3),
+            ("dataset", "business_registration"),
+        ):
+            truth[column].append(value)
+        backend.create_table(
+            "staging_business_registration",
+            pa.table(
+                {
+                    "_record_id": ["bz1::1"],
+                    "_source_file": [_BUSINESS],
+                    "_sheet": [""],
+                    "_row_number": [1],
+                }
+            ),
+            overwrite=True,
+        )
+        links["_record_id"].append("bz1::1")
+        links["person_id"].append(business_owner)
     backend.create_table(
         "ingest_batches",
         pa.table({"batch_id": ["re1"], "source_file": [_ESTATE]}),
@@ -158,3 +191,28 @@ def test_evaluate_without_truth_is_a_user_error(workspace: Workspace) -> None:
     result = run_cli("evaluate", "verify", "-w", str(workspace.root))
     assert result.exit_code == 2
     assert "only simulated workspaces" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("owner", "linked"),
+    [("someone-else", False), ("hC-1", True)],
+)
+def test_misses_say_whether_linkage_brought_the_evidence(
+    workspace: Workspace, owner: str, linked: bool
+) -> None:
+    """hC's business is on the register; linked to a stranger the household file cannot show it."""
+    _build(workspace, business_owner=owner)
+    assert run_cli("verify", "-w", str(workspace.root), "--program", "dibao").exit_code == 0
+    result = run_cli("evaluate", "verify", "-w", str(workspace.root), "--json")
+    assert result.exit_code == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["found"] == 2
+    assert figures["missed"] == [
+        {
+            "household_id": "hC",
+            "pattern": "registers_business",
+            "evidence_linked_to_household": linked,
+        }
+    ]
+    assert figures["missed_evidence_not_linked"] == (0 if linked else 1)
+    assert figures["found_share_of_linked"] == (round(2 / 3, 4) if linked else 1.0)

@@ -78,6 +78,62 @@ def household_truth_map(backend: Any, workspace: Workspace, period: str) -> ir.T
     return best.filter(best["rank"] == 0).select("household_id", "true_household_id")
 
 
+# Where each planted pattern's evidence is filed (the simulator's dataset names).
+PATTERN_DATASETS: dict[str, str] = {
+    "public_employee": "public_payroll",
+    "owns_car": "vehicles",
+    "registers_business": "business_registration",
+    "buys_house": "real_estate",
+    "paid_after_death": "civil_affairs_assistance",
+}
+
+
+def _evidence_reached(
+    backend: Any, workspace: Workspace, missed: list[dict[str, Any]], period: str
+) -> dict[tuple[str, str], bool]:
+    """For each missed (household_id, pattern): did linkage bring its evidence to the household?
+
+    The planted person's rows of the pattern's dataset (by the truth's row mapping) reach the
+    household when one of them is linked to a person whose household up to the period is the
+    household. When none does, the household file cannot show the evidence: a miss of linkage
+    (e.g. a row without an ID number, under a name several residents share), not of the rules.
+    """
+    feed_rows = _truth(backend, workspace, "feed_rows")
+    links = backend.table("person_link").select("_record_id", "person_id")
+    membership = backend.table("household_membership")
+    membership = membership.filter(membership.period <= period)
+    latest = membership.group_by("person_id").aggregate(
+        household_id=membership.household_id.argmax(membership.period)
+    )
+    tables = set(backend.list_tables())
+    reached: dict[tuple[str, str], bool] = {}
+    for case in missed:
+        dataset = PATTERN_DATASETS.get(str(case["pattern"]), "")
+        key = (str(case["household_id"]), str(case["pattern"]))
+        if f"staging_{dataset}" not in tables:
+            reached[key] = False
+            continue
+        rows = feed_rows.filter(
+            (feed_rows.dataset == dataset)
+            & (feed_rows.true_person_id.cast("int64") == int(case["true_person_id"]))
+        )
+        staged = backend.table(f"staging_{dataset}").select(
+            "_record_id", "_source_file", "_sheet", "_row_number"
+        )
+        traced = staged.inner_join(
+            rows,
+            [
+                staged._source_file == rows.source_file,
+                staged._sheet.fill_null("") == rows.sheet.fill_null(""),
+                staged._row_number.cast("int64") == rows.row_number.cast("int64"),
+            ],
+        )
+        homes = traced.inner_join(links, "_record_id").inner_join(latest, "person_id")
+        found = homes.filter(homes.household_id == key[0]).count()
+        reached[key] = int(backend.execute(found)) > 0
+    return reached
+
+
 def _lead_records(lead_rows: list[dict[str, Any]]) -> ir.Table:
     """(household_id, kind, batch_id, sheet, row_number) of every record behind a finding."""
     rows: dict[str, list[Any]] = {
@@ -146,11 +202,15 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
     a business, deposits the simulator gave a beneficiary without planting them), or false
     (neither: the finding rests on records of another household, or on none).
 
+    A missed planted household whose evidence linkage attached to no member (`_evidence_reached`)
+    is counted as such (`missed_evidence_not_linked`), and the found share is also given among
+    the others (`found_share_of_linked`); the headline `found_share` counts every miss.
+
     Returns:
         Figures: planted households (in force and still beneficiaries in the panel), found,
-        found share, leads, leads on planted households, confirmed leads, false leads and
-        their share, leads on households without a planted pattern (the strict reading), and
-        the same per pattern and per lead kind.
+        found share, the misses, leads, leads on planted households, confirmed leads, false
+        leads and their share, leads on households without a planted pattern (the strict
+        reading), and the same per pattern and per lead kind.
 
     Raises:
         UserError: no verification run, no truth, or no linkage in the workspace.
@@ -170,7 +230,9 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
     mapping = household_truth_map(backend, workspace, period)
     planted = _truth(backend, workspace, "planted_ineligibility")
     planted = planted.filter(planted.date.cast("date") < period_end).select(
-        true_household_id=planted.true_household_id.cast("int64"), pattern=planted.pattern
+        true_household_id=planted.true_household_id.cast("int64"),
+        true_person_id=planted.true_person_id.cast("int64"),
+        pattern=planted.pattern,
     )
     panel = backend.table(PANEL_TABLE)
     beneficiaries = panel.filter(
@@ -180,7 +242,9 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
     in_force = planted.inner_join(mapping, "true_household_id").semi_join(
         beneficiaries, "household_id"
     )
-    planted_rows = backend.to_pyarrow(in_force.select("household_id", "pattern")).to_pylist()
+    planted_rows = backend.to_pyarrow(
+        in_force.select("household_id", "pattern", "true_person_id")
+    ).to_pylist()
     lead_rows = backend.to_pyarrow(
         leads.left_join(mapping, "household_id").select(
             "household_id", "kinds", "evidence_json", "true_household_id"
@@ -214,6 +278,15 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
             figures["leads"] += 1
             figures[verdict] += 1
     unplanted = verdicts["confirmed"] + verdicts["false"]
+    missed_rows = [row for row in planted_rows if row["household_id"] not in led]
+    reached = _evidence_reached(backend, workspace, missed_rows, period) if missed_rows else {}
+    # A household missed only on patterns whose evidence never reached it.
+    unreached = {
+        household
+        for household in planted_households - found
+        if not any(value for (h, _), value in reached.items() if h == household)
+    }
+    attributable = len(planted_households) - len(unreached)
     return {
         "period": period,
         "planted_households": len(planted_households),
@@ -221,6 +294,18 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
         "found_share": round(len(found) / len(planted_households), 4)
         if planted_households
         else None,
+        "missed_evidence_not_linked": len(unreached),
+        "found_share_of_linked": round(len(found) / attributable, 4) if attributable else None,
+        "missed": [
+            {
+                "household_id": row["household_id"],
+                "pattern": row["pattern"],
+                "evidence_linked_to_household": reached.get(
+                    (str(row["household_id"]), str(row["pattern"])), False
+                ),
+            }
+            for row in sorted(missed_rows, key=lambda r: (r["pattern"], r["household_id"]))
+        ],
         "leads": len(lead_rows),
         "leads_planted": verdicts["planted"],
         "leads_confirmed": verdicts["confirmed"],
