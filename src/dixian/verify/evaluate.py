@@ -134,6 +134,17 @@ def _evidence_reached(
     return reached
 
 
+def _missed_summary(
+    missed_rows: list[dict[str, Any]], reached: dict[tuple[str, str], bool]
+) -> dict[str, str]:
+    summary: dict[str, list[str]] = {}
+    for row in sorted(missed_rows, key=lambda r: (r["household_id"], r["pattern"])):
+        household, pattern = str(row["household_id"]), str(row["pattern"])
+        linked = "evidence linked" if reached.get((household, pattern)) else "evidence not linked"
+        summary.setdefault(household, []).append(f"{pattern} ({linked})")
+    return {household: "; ".join(items) for household, items in summary.items()}
+
+
 def _lead_records(lead_rows: list[dict[str, Any]]) -> ir.Table:
     """(household_id, kind, batch_id, sheet, row_number) of every record behind a finding."""
     rows: dict[str, list[Any]] = {
@@ -296,16 +307,8 @@ def evaluate_verify(workspace: Workspace, *, backend: Any) -> dict[str, Any]:
         else None,
         "missed_evidence_not_linked": len(unreached),
         "found_share_of_linked": round(len(found) / attributable, 4) if attributable else None,
-        "missed": [
-            {
-                "household_id": row["household_id"],
-                "pattern": row["pattern"],
-                "evidence_linked_to_household": reached.get(
-                    (str(row["household_id"]), str(row["pattern"])), False
-                ),
-            }
-            for row in sorted(missed_rows, key=lambda r: (r["pattern"], r["household_id"]))
-        ],
+        # household → its missed patterns, each with whether linkage brought the evidence.
+        "missed": _missed_summary(missed_rows, reached),
         "leads": len(lead_rows),
         "leads_planted": verdicts["planted"],
         "leads_confirmed": verdicts["confirmed"],
