@@ -103,9 +103,7 @@ class _Interpreter:
         if node.op == "or":
             return _or(left, right)
         if node.op in _COMPARE:
-            if left is None or right is None:
-                return None
-            return _COMPARE[node.op](left, right)
+            return compare(node.op, left, right)
         return _arithmetic(node.op, left, right)
 
     def in_list(self, node: InList) -> bool | None:
@@ -144,6 +142,13 @@ class _Interpreter:
         if name == "abs":
             return None if args[0] is None else abs(args[0])
         raise ValueError(f"function '{name}' cannot be evaluated")
+
+
+def compare(op: str, left: Any, right: Any) -> bool | None:
+    """A comparison with SQL semantics on two evaluated operands (NULL in → NULL out)."""
+    if left is None or right is None:
+        return None
+    return _COMPARE[op](left, right)
 
 
 def evaluate_expression(node: Expr, history: Sequence[Row], *, params: Mapping[str, object]) -> Any:

@@ -72,6 +72,11 @@ class PolicySet:
     _resolved: dict[tuple[str, int], dict[str, Scalar]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # Values other stages derive from the rules (e.g. how much history they read), kept for
+    # the set's lifetime so that a single application does not walk every rule again.
+    derived: dict[tuple[str, tuple[str, ...]], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def program(self, program_id: str) -> Program:
         """The program by id.

@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence, panel_columns
 from dixian.policy import CompiledRule, PolicySet, Program, compile_expression
 from dixian.policy.ast import COMPARISONS, Binary, Call, Number, walk
-from dixian.policy.interpret import evaluate_expression
+from dixian.policy.interpret import compare, evaluate_expression
 from dixian.verify.results import (
     ConditionResult,
     Outcome,
@@ -280,6 +280,9 @@ def _program_result(
 
 def history_needed(policy_set: PolicySet, programs: Sequence[str] | None = None) -> int:
     """How many of a household's newest panel rows the programs' rules read (`sum_over`)."""
+    key = ("history_needed", tuple(programs or ()))
+    if key in policy_set.derived:
+        return policy_set.derived[key]
     chosen = [policy_set.program(p) for p in (programs or list(policy_set.programs))]
     needed = 1
     for program in chosen:
@@ -289,6 +292,7 @@ def history_needed(policy_set: PolicySet, programs: Sequence[str] | None = None)
                     periods = node.args[1]
                     if isinstance(periods, Number):
                         needed = max(needed, int(periods.value))
+    policy_set.derived[key] = needed
     return needed
 
 
@@ -337,10 +341,14 @@ def explain_history(
     for program in chosen:
         for rule in _all_rules(program):
             key = f"{program.id}__{rule.id}"
-            values[key] = evaluate_expression(rule.expr, history, params=params)
             expr = rule.expr
             if isinstance(expr, Binary) and expr.op in COMPARISONS:
-                values[f"{key}__lhs"] = evaluate_expression(expr.left, history, params=params)
-                values[f"{key}__rhs"] = evaluate_expression(expr.right, history, params=params)
+                # Each side once: the comparison is made from the two values shown.
+                left = evaluate_expression(expr.left, history, params=params)
+                right = evaluate_expression(expr.right, history, params=params)
+                values[f"{key}__lhs"], values[f"{key}__rhs"] = left, right
+                values[key] = compare(expr.op, left, right)
+            else:
+                values[key] = evaluate_expression(expr, history, params=params)
     evidence = decode_evidence(row.get(EVIDENCE_COLUMN))
     return [_program_result(values, program, params, evidence) for program in chosen]
