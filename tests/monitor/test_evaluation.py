@@ -84,3 +84,34 @@ def test_ece_and_lead_time_and_fairness() -> None:
     table = {row["group"]: row for row in fairness_table(labels, alerted, groups)}
     assert table["a"]["recall"] == 1.0 and not table["a"]["gap"]
     assert table["b"]["recall"] == 0.25 and table["b"]["gap"]
+
+
+def test_rule_baseline_ranks_by_hits_whatever_the_alert_lists_trigger_weight() -> None:
+    from dixian.monitor.evaluation import _rule_policy_baseline
+
+    scores = pd.DataFrame(
+        {
+            "household_id": [f"h{i}" for i in range(6)],
+            "region_code": ["522799101001"] * 6,
+            "risk": [0.9, 0.8, 0.1, 0.1, 0.1, 0.1],
+        }
+    )
+    hits = pd.DataFrame(
+        {
+            "household_id": ["h2", "h2", "h3", "h4", "h4", "h4"],
+            "trigger_id": ["a", "b", "a", "a", "b", "c"],
+            "label_zh": ["甲", "乙", "甲", "甲", "乙", "丙"],
+            "cause": ["other"] * 6,
+            "always_alert": [False] * 6,
+            "evidence": ["{}"] * 6,
+        }
+    )
+    tie_break = np.linspace(0.1, 0.6, 6)
+    masks = [
+        _rule_policy_baseline(
+            scores, hits, policy=AlertPolicy(budget=2, trigger_weight=w), tie_break=tie_break
+        )
+        for w in (0.0, 0.2)
+    ]
+    # The two households with most hits, not the riskiest or the first by tie-break.
+    assert masks[0].tolist() == masks[1].tolist() == [False, False, True, False, True, False]

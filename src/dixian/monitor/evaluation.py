@@ -10,6 +10,7 @@ rule-only baseline alerts the same number of households from the official trigge
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import ibis.expr.types as ir
@@ -199,6 +200,9 @@ def _always_alert(scores: pd.DataFrame, hits: pd.DataFrame) -> pd.Series:
     return scores["household_id"].isin(set(always))
 
 
+_BASELINE_TRIGGER_WEIGHT = 0.5
+
+
 def _rule_policy_baseline(
     scores: pd.DataFrame,
     hits: pd.DataFrame,
@@ -215,7 +219,10 @@ def _rule_policy_baseline(
     """
     kept = [c for c in ("household_id", "region_code", "registry_status") if c in scores]
     rule_only = scores[kept].assign(risk=tie_break * 1e-9)
-    alerted = _alerted(rule_only, hits, policy=policy)
+    # Ranked by hits whatever weight the alert list gives them (at weight 0 every household's
+    # priority would be its tie-break alone).
+    by_hits = replace(policy, trigger_weight=_BASELINE_TRIGGER_WEIGHT)
+    alerted = _alerted(rule_only, hits, policy=by_hits)
     flagged = np.asarray(scores["household_id"].isin(set(hits["household_id"])), dtype=bool)
     baseline: NDArray[np.bool_] = alerted & flagged
     return baseline
