@@ -68,6 +68,18 @@ def civil_path(workspace: Workspace, period: str, suffix: str = "csv") -> Path:
     return workspace.feeds_dir / "civil_affairs" / "civil_affairs_assistance" / f"{period}.{suffix}"
 
 
+def write_civil(
+    workspace: Workspace, period: str, rows: list[list[str]], *, encoding: str = "utf-8"
+) -> Path:
+    """The civil affairs assistance feed of a period (`2024-01`, `2024-01.correction`)."""
+    return write_csv(civil_path(workspace, period), CIVIL_HEADER, rows, encoding=encoding)
+
+
+def write_registration(workspace: Workspace, period: str, rows: list[list[object]]) -> Path:
+    """The household registration feed of a period, as an XLSX export."""
+    return write_registration_xlsx(registration_path(workspace, period), rows)
+
+
 def registration_path(workspace: Workspace, period: str) -> Path:
     return workspace.feeds_dir / "public_security" / "household_registration" / f"{period}.xlsx"
 

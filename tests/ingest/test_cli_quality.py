@@ -6,15 +6,7 @@ import json
 
 from dixian.config import Workspace
 from tests.conftest import run_cli
-from tests.ingest.feeds import (
-    CIVIL_HEADER,
-    civil_path,
-    civil_rows,
-    id_number,
-    registration_path,
-    write_csv,
-    write_registration_xlsx,
-)
+from tests.ingest.feeds import civil_rows, id_number, write_civil, write_csv, write_registration
 
 
 def test_ingest_then_quality_report(county: Workspace) -> None:
@@ -22,9 +14,10 @@ def test_ingest_then_quality_report(county: Workspace) -> None:
     rows[0][0] = id_number("19300101", 41)  # dead in December, paid in February
     rows[1][4] = "abc"
     rows[2] = list(rows[3])  # the same payment twice
-    write_csv(civil_path(county, "2024-02"), CIVIL_HEADER, rows, encoding="gbk")
-    write_registration_xlsx(
-        registration_path(county, "2024-01"),
+    write_civil(county, "2024-02", rows, encoding="gbk")
+    write_registration(
+        county,
+        "2024-01",
         [[id_number("19300101", 41), "张老汉", "男", "1930-01-01", "H1", "户主", "河东村",
           "死亡", "2023-12-01"]],
     )  # fmt: skip

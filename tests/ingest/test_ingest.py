@@ -15,13 +15,12 @@ from dixian.errors import FeedValidationError
 from dixian.ingest import ingest_feeds
 from tests.ingest.feeds import (
     AS_OF,
-    CIVIL_HEADER,
     civil_path,
     civil_rows,
     id_number,
-    registration_path,
+    write_civil,
     write_csv,
-    write_registration_xlsx,
+    write_registration,
 )
 from tests.ingest.warehouse import table_names, table_rows
 
@@ -33,7 +32,7 @@ def _messy_civil(workspace: Workspace) -> Path:
     rows[3][0] = ""  # missing ID: linkage resolves it
     rows[4][3] = "不存在的项目"  # not in the code list
     rows[5][4] = "1.2万元"
-    return write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows, encoding="gbk")
+    return write_civil(workspace, "2024-01", rows, encoding="gbk")
 
 
 def test_ingest_stages_quarantines_and_reconciles(county: Workspace) -> None:
@@ -48,10 +47,7 @@ def test_ingest_stages_quarantines_and_reconciles(county: Workspace) -> None:
          "死亡", "2023-12-01"],
         [id_number("19900101", 51), "王五", "男", "1990-01-01", "", "户主", "火星村", "正常", None],
     ]  # fmt: skip
-    write_registration_xlsx(
-        registration_path(county, "2024-01"),
-        registration,
-    )
+    write_registration(county, "2024-01", registration)
     result = ingest_feeds(county, as_of=AS_OF)
     figures = result.figures()
     assert figures["files_ingested"] == 2 and figures["reconciled"] is True
@@ -110,7 +106,7 @@ def test_ingest_stages_quarantines_and_reconciles(county: Workspace) -> None:
 
 
 def test_reingesting_the_same_file_changes_nothing(county: Workspace) -> None:
-    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, civil_rows(5))
+    write_civil(county, "2024-01", civil_rows(5))
     ingest_feeds(county, as_of=AS_OF)
     before = table_rows(county, "staging_civil_affairs_assistance")
     again = ingest_feeds(county, as_of=AS_OF)
@@ -123,16 +119,16 @@ def test_reingesting_the_same_file_changes_nothing(county: Workspace) -> None:
 
 def test_new_period_appends_and_correction_supersedes_with_history(county: Workspace) -> None:
     january = civil_rows(4)
-    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, january)
+    write_civil(county, "2024-01", january)
     ingest_feeds(county, as_of=AS_OF)
-    write_csv(civil_path(county, "2024-02"), CIVIL_HEADER, civil_rows(4, month="2024-02"))
+    write_civil(county, "2024-02", civil_rows(4, month="2024-02"))
     ingest_feeds(county, as_of=AS_OF)
     rows = table_rows(county, "staging_civil_affairs_assistance")
     assert len(rows) == 8 and all(r["_is_current"] for r in rows)
 
     corrected = [list(january[1])]
     corrected[0][4] = "999"
-    write_csv(civil_path(county, "2024-01-correction"), CIVIL_HEADER, corrected)
+    write_civil(county, "2024-01-correction", corrected)
     ingest_feeds(county, as_of=AS_OF)
     rows = table_rows(county, "staging_civil_affairs_assistance")
     assert len(rows) == 9
@@ -145,11 +141,11 @@ def test_new_period_appends_and_correction_supersedes_with_history(county: Works
 def test_an_edited_file_replaces_its_earlier_batch(county: Workspace) -> None:
     rows = civil_rows(3)
     rows[2][4] = "abc"
-    path = write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    write_civil(county, "2024-01", rows)
     ingest_feeds(county, as_of=AS_OF)
     assert [q["_is_current"] for q in table_rows(county, "quarantine")] == [True]
     rows[2][4] = "350"  # the department fixed the quarantined row and sent the file again
-    write_csv(path, CIVIL_HEADER, rows)
+    write_civil(county, "2024-01", rows)
     result = ingest_feeds(county, as_of=AS_OF)
     assert result.batches[0].replaces_batch is not None
     staged = table_rows(county, "staging_civil_affairs_assistance")
@@ -160,15 +156,16 @@ def test_an_edited_file_replaces_its_earlier_batch(county: Workspace) -> None:
 def test_a_failed_run_leaves_the_warehouse_as_it_was(
     county: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, civil_rows(3))
+    write_civil(county, "2024-01", civil_rows(3))
     ingest_feeds(county, as_of=AS_OF)
     tables_before = table_names(county)
     staged_before = table_rows(county, "staging_civil_affairs_assistance")
     ledger_before = table_rows(county, "ingest_batches")
 
-    write_csv(civil_path(county, "2024-02"), CIVIL_HEADER, civil_rows(3, month="2024-02"))
-    write_registration_xlsx(
-        registration_path(county, "2024-02"),
+    write_civil(county, "2024-02", civil_rows(3, month="2024-02"))
+    write_registration(
+        county,
+        "2024-02",
         [[id_number("19800101", 11), "张伟", "男", "1980-01-01", "H1", "户主", "河东村", "正常"]],
     )
     import dixian.ingest.run as run_module

@@ -10,16 +10,7 @@ import pytest
 
 from dixian.config import Workspace
 from dixian.ingest import ingest_feeds, staging
-from tests.ingest.feeds import (
-    AS_OF,
-    CIVIL_HEADER,
-    civil_path,
-    civil_rows,
-    id_number,
-    registration_path,
-    write_csv,
-    write_registration_xlsx,
-)
+from tests.ingest.feeds import AS_OF, civil_rows, id_number, write_civil, write_registration
 from tests.ingest.warehouse import comparable, table_rows
 
 _VOLATILE = {"_ingested_at", "started_at", "finished_at", "_resolved_at"}
@@ -29,9 +20,10 @@ def _feeds(workspace: Workspace) -> None:
     for month in range(1, 6):
         rows = civil_rows(40, month=f"2024-{month:02d}", start=month)
         rows[month][4] = "abc"
-        write_csv(civil_path(workspace, f"2024-{month:02d}"), CIVIL_HEADER, rows)
-    write_registration_xlsx(
-        registration_path(workspace, "2024-01"),
+        write_civil(workspace, f"2024-{month:02d}", rows)
+    write_registration(
+        workspace,
+        "2024-01",
         [[id_number("19800101", 11), "張偉", "男", "1980-01-01", "H1", "户主", "河东村", "正常",
           None]],
     )  # fmt: skip
@@ -66,16 +58,16 @@ def _incremental_runs(workspace: Workspace) -> None:
     january = civil_rows(6)
     january[1][4] = "abc"
     january[2][0] = january[2][0][:9]
-    path = write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, january)
+    write_civil(workspace, "2024-01", january)
     ingest_feeds(workspace, as_of=AS_OF)
-    write_csv(civil_path(workspace, "2024-02"), CIVIL_HEADER, civil_rows(6, month="2024-02"))
+    write_civil(workspace, "2024-02", civil_rows(6, month="2024-02"))
     fixed = [list(january[1])]
     fixed[0][4] = "410"
-    write_csv(civil_path(workspace, "2024-01.correction"), CIVIL_HEADER, fixed)
+    write_civil(workspace, "2024-01.correction", fixed)
     ingest_feeds(workspace, as_of=AS_OF)
     january[2][0] = civil_rows(3)[2][0]  # the edited file fixes the malformed ID
     january[4][4] = "999"
-    write_csv(path, CIVIL_HEADER, january)
+    write_civil(workspace, "2024-01", january)
     ingest_feeds(workspace, as_of=AS_OF)
 
 

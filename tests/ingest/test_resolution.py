@@ -9,7 +9,7 @@ from typing import Any
 from dixian.config import Workspace
 from dixian.ingest import ingest_feeds
 from tests.conftest import run_cli
-from tests.ingest.feeds import AS_OF, CIVIL_HEADER, civil_path, civil_rows, write_csv
+from tests.ingest.feeds import AS_OF, civil_rows, write_civil
 from tests.ingest.warehouse import table_rows
 
 
@@ -24,13 +24,13 @@ def test_a_correction_file_resolves_the_quarantined_row(county: Workspace) -> No
     rows = civil_rows(5)
     rows[1][4] = "abc"  # not an amount
     rows[3][4] = "xyz"
-    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    write_civil(county, "2024-01", rows)
     first = ingest_feeds(county, as_of=AS_OF).figures()
     assert (first["quarantine_open"], first["quarantine_resolved"]) == (2, 0)
 
     fixed = [list(rows[1])]
     fixed[0][4] = "420"
-    write_csv(civil_path(county, "2024-01.correction"), CIVIL_HEADER, fixed)
+    write_civil(county, "2024-01.correction", fixed)
     second = ingest_feeds(county, as_of=AS_OF)
     figures = second.figures()
     assert figures["quarantine_resolved_now"] == 1
@@ -63,13 +63,13 @@ def test_an_edited_file_resolves_rows_by_place_when_the_key_was_broken(
     good_id = rows[0][0]
     rows[0][0] = good_id[:10]  # malformed ID number: the row has no version key
     rows[2][3] = "不存在的项目"  # unknown program
-    path = write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    write_civil(county, "2024-01", rows)
     ingest_feeds(county, as_of=AS_OF)
     before = _by_row(county)
     assert before[(JANUARY, 1)]["_key"] is None and before[(JANUARY, 3)]["_key"] is None
 
     rows[0][0] = good_id  # fixed; the unknown program is sent again unchanged
-    write_csv(path, CIVIL_HEADER, rows)
+    write_civil(county, "2024-01", rows)
     result = ingest_feeds(county, as_of=AS_OF)
     edited = result.batches[0]
     assert edited.replaces_batch is not None and edited.rows_resolved == 1
@@ -87,11 +87,11 @@ def test_a_correction_that_still_fails_supersedes_and_a_later_one_resolves(
 ) -> None:
     rows = civil_rows(3)
     rows[2][4] = "abc"
-    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    write_civil(county, "2024-01", rows)
     ingest_feeds(county, as_of=AS_OF)
     again = [list(rows[2])]
     again[0][4] = "still wrong"
-    write_csv(civil_path(county, "2024-01.correction"), CIVIL_HEADER, again)
+    write_civil(county, "2024-01.correction", again)
     ingest_feeds(county, as_of=AS_OF)
     statuses = sorted((q["_source_file"], q["status"]) for q in table_rows(county, "quarantine"))
     assert statuses == [
@@ -99,11 +99,11 @@ def test_a_correction_that_still_fails_supersedes_and_a_later_one_resolves(
         (JANUARY, "superseded"),
     ]
     # A later month of the same person is a new payment, not a fix.
-    write_csv(civil_path(county, "2024-02"), CIVIL_HEADER, civil_rows(3, month="2024-02"))
+    write_civil(county, "2024-02", civil_rows(3, month="2024-02"))
     assert ingest_feeds(county, as_of=AS_OF).figures()["quarantine_resolved_now"] == 0
 
     again[0][4] = "360"
-    write_csv(civil_path(county, "2024-01.correction"), CIVIL_HEADER, again)
+    write_civil(county, "2024-01.correction", again)
     result = ingest_feeds(county, as_of=AS_OF)
     assert result.figures()["quarantine_resolved_now"] == 1
     quarantine = table_rows(county, "quarantine")
@@ -114,11 +114,11 @@ def test_ingest_and_quality_report_open_and_resolved(county: Workspace) -> None:
     rows = civil_rows(4)
     rows[0][4] = "abc"
     rows[1][4] = "def"
-    write_csv(civil_path(county, "2024-01"), CIVIL_HEADER, rows)
+    write_civil(county, "2024-01", rows)
     assert run_cli("ingest", "--workspace", str(county.root), "--json").exit_code == 0
     fixed = [list(rows[0])]
     fixed[0][4] = "300"
-    write_csv(civil_path(county, "2024-01.correction"), CIVIL_HEADER, fixed)
+    write_civil(county, "2024-01.correction", fixed)
     ingested = run_cli("ingest", "--workspace", str(county.root), "--json")
     assert ingested.exit_code == 0, ingested.stderr
     figures = json.loads(ingested.stdout)

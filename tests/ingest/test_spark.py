@@ -10,16 +10,7 @@ import pytest
 from dixian.config import Workspace
 from dixian.engine import open_backend
 from dixian.ingest import ingest_feeds
-from tests.ingest.feeds import (
-    AS_OF,
-    CIVIL_HEADER,
-    civil_path,
-    civil_rows,
-    id_number,
-    registration_path,
-    write_csv,
-    write_registration_xlsx,
-)
+from tests.ingest.feeds import AS_OF, civil_rows, id_number, write_civil, write_registration
 from tests.ingest.warehouse import backend_rows, comparable
 
 _VOLATILE = {"_ingested_at"}
@@ -32,9 +23,10 @@ def _feeds(workspace: Workspace) -> None:
     rows[3][0] = ""
     rows[5][4] = "1.2万元"
     rows[6][2] = "新村"
-    write_csv(civil_path(workspace, "2024-01"), CIVIL_HEADER, rows, encoding="gbk")
-    write_registration_xlsx(
-        registration_path(workspace, "2024-01"),
+    write_civil(workspace, "2024-01", rows, encoding="gbk")
+    write_registration(
+        workspace,
+        "2024-01",
         [
             [id_number("19800101", 11), "張偉", "男", "1980-01-01", "H1", "户主", "河东村",
              "正常", None],

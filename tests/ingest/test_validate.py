@@ -11,12 +11,11 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from dixian.ingest import RULES, check_dataset
+from dixian.ingest import RULES, CheckContext, check_dataset
 from dixian.ingest.validate import reason_json, region_lookup_rows
 from dixian.standards import load_catalog
-from tests.ingest.feeds import REGIONS, id_number
+from tests.ingest.feeds import AS_OF, REGIONS, id_number
 
-AS_OF = date(2026, 1, 1)
 GOOD = {
     "id_number": id_number("19800101", 11),
     "name": "张伟",
@@ -41,7 +40,7 @@ def _check(dataset_name: str, rows: list[dict[str, str | None]], errors: list[st
     regions = ibis.memtable(
         pa.Table.from_pylist(region_lookup_rows(list(csv.DictReader(io.StringIO(REGIONS)))))
     )
-    checked = check_dataset(raw, dataset, catalog=catalog, regions=regions, as_of=AS_OF)
+    checked = check_dataset(raw, dataset, CheckContext(catalog, regions, AS_OF))
     result = ibis.duckdb.connect().to_pyarrow(checked.order_by("_row_number")).to_pylist()
     return result
 

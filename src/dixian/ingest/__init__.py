@@ -16,9 +16,11 @@ from dixian.ingest.readers import (
 )
 from dixian.ingest.run import IngestResult, discover_feeds, ingest_feeds
 from dixian.ingest.validate import RULES, check_dataset
+from dixian.ingest.values import CheckContext
 
 __all__ = [
     "RULES",
+    "CheckContext",
     "HeaderLayout",
     "IngestResult",
     "Overrides",

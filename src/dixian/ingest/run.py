@@ -44,6 +44,7 @@ from dixian.ingest.ledger import (
 from dixian.ingest.mapping import load_overrides, locate_feed
 from dixian.ingest.spool import FeedTask, read_batch, spool_glob
 from dixian.ingest.staging import NEXT, StagingRun, stage_dataset
+from dixian.ingest.values import CheckContext
 from dixian.standards import Dataset, load_catalog
 
 FEED_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".parquet"}
@@ -305,6 +306,7 @@ def ingest_feeds(
             b.replaces_batch for b in result.batches if b.replaces_batch
         ]
         regions, region_chars = _regions_table(workspace, backend, spool_dir, tables)
+        context = CheckContext(catalog, regions, as_of, region_chars)
         run_ids = [b.batch_id for b in result.batches]
         to_swap: list[str] = []
         quarantine_parts: list[ir.Table] = []
@@ -321,18 +323,7 @@ def ingest_feeds(
             raw_name = f"_ingest_raw_{name}"
             raw = backend.read_parquet(spool_glob(spool_dir, name), table_name=raw_name)
             tables.views.append(raw_name)
-            checked_expr = _with_lineage(
-                vd.check_dataset(
-                    raw,
-                    dataset,
-                    catalog=catalog,
-                    regions=regions,
-                    as_of=as_of,
-                    region_chars=region_chars,
-                ),
-                dataset,
-                started,
-            )
+            checked_expr = _with_lineage(vd.check_dataset(raw, dataset, context), dataset, started)
             staged = stage_dataset(staging_run, dataset, checked_expr)
             to_swap.append(f"{STAGING_PREFIX}{name}")
             accepted_now[name] = staged.accepted_now

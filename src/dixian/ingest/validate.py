@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from dixian.ingest.values import key_of, typed_values
-from dixian.standards import Catalog, Dataset, FieldSpec
+from dixian.ingest.values import CheckContext, key_of, typed_values
+from dixian.standards import Dataset, FieldSpec
 
 # Field type → staging column type.
 STAGING_TYPES = {
@@ -239,15 +238,7 @@ def region_lookup_rows(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     ]
 
 
-def check_dataset(
-    raw: ir.Table,
-    dataset: Dataset,
-    *,
-    catalog: Catalog,
-    regions: ir.Table | None,
-    as_of: date,
-    region_chars: str | None = None,
-) -> ir.Table:
+def check_dataset(raw: ir.Table, dataset: Dataset, context: CheckContext) -> ir.Table:
     """Normalise and validate a raw dataset table.
 
     The values are normalised by `values.typed_values` (once per distinct value), then every
@@ -257,21 +248,14 @@ def check_dataset(
         raw: one nullable text column per field of the dataset, plus `_parse_error` and
             lineage columns (kept as they are).
         dataset: the dataset of the standard.
-        catalog: the standard (code lists).
-        regions: the region lookup table (`key`, `code`, `ambiguous`), or None when the
-            workspace has no region table (then only 12-digit codes are accepted).
-        as_of: dates after this are "in the future"; ID birth dates too.
-        region_chars: the characters of the region table's keys (keeps the traditional →
-            simplified table in the SQL short); None converts every character.
+        context: the standard (code lists), the region table and the ingestion date.
 
     Returns:
         The table with typed standard fields, `<name>_key` for every name field, `_reasons`
         and `_flags` (JSON lists), `_rejected` (bool) and `_raw_<field>` (the original text).
     """
     fields = dataset.fields
-    stage4 = typed_values(
-        raw, dataset, catalog=catalog, regions=regions, as_of=as_of, region_chars=region_chars
-    )
+    stage4 = typed_values(raw, dataset, context)
     ids = [spec.name for spec in fields if spec.type == "id_number"]
     if ids:
         # A row without the value has no match in the per-value table: its ID is empty.
@@ -297,7 +281,7 @@ def check_dataset(
         if spec.type == "code":
             errors.add(present & typed.isnull(), "code_unknown", spec)
         if spec.type == "region_code":
-            if regions is not None:
+            if context.regions is not None:
                 ambiguous = stage4[f"_region_ambiguous_{spec.name}"].fill_null(False)
                 errors.add(present & ambiguous, "region_ambiguous", spec)
                 errors.add(present & typed.isnull() & ~ambiguous, "region_unknown", spec)
@@ -306,7 +290,7 @@ def check_dataset(
         if spec.min is not None or spec.max is not None:
             errors.add(_outside(typed, spec), "out_of_range", spec)
         if spec.type == "date":
-            errors.add(typed > ibis.literal(as_of), "date_in_future", spec)
+            errors.add(typed > ibis.literal(context.as_of), "date_in_future", spec)
     _cross_check_id(stage4, dataset, flags)
     out: dict[str, ir.Value] = {}
     for spec in fields:

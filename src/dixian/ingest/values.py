@@ -14,6 +14,7 @@ name field `f_key`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import ibis
@@ -37,25 +38,33 @@ def code_lookup(catalog: Catalog, spec: FieldSpec) -> dict[str, str]:
     return {key_of(k): v for k, v in catalog.code_list(spec.codes).lookup_table().items()}
 
 
-def typed_values(
-    raw: ir.Table,
-    dataset: Dataset,
-    *,
-    catalog: Catalog,
-    regions: ir.Table | None,
-    as_of: date,
-    region_chars: str | None = None,
-) -> ir.Table:
+@dataclass(frozen=True)
+class CheckContext:
+    """What normalising and checking a dataset's values needs besides its rows.
+
+    Attributes:
+        catalog: the standard (code lists).
+        regions: the region lookup table (`key`, `code`, `ambiguous`), or None when the
+            workspace has no region table (then only 12-digit codes are accepted).
+        as_of: dates after this are "in the future"; ID birth dates too.
+        region_chars: the characters of the region table's keys (keeps the traditional →
+            simplified table in the SQL short); None converts every character.
+    """
+
+    catalog: Catalog
+    regions: ir.Table | None
+    as_of: date
+    region_chars: str | None = None
+
+
+def typed_values(raw: ir.Table, dataset: Dataset, context: CheckContext) -> ir.Table:
     """The raw table with every field's cleaned text, typed value and check columns added.
 
     Args:
         raw: one nullable text column per field (`_u_f` unit factors and `_nk_f` name keys
             where the reader gave them), plus any other columns, kept as they are.
         dataset: the dataset of the standard.
-        catalog: the standard (code lists).
-        regions: the region lookup table (`key`, `code`, `ambiguous`), or None.
-        as_of: ID birth dates after this are impossible.
-        region_chars: the characters of the region table's keys (see `validate`).
+        context: the standard, the region table and the ingestion date.
     """
     table = raw
     for spec in dataset.fields:
@@ -64,14 +73,7 @@ def typed_values(
         factor = f"_u_{spec.name}"
         keys = [spec.name, factor] if factor in raw.columns else [spec.name]
         distinct = raw.select(*keys).filter(raw[spec.name].notnull()).distinct()
-        values = _normalised(
-            distinct,
-            [spec],
-            catalog=catalog,
-            regions=regions,
-            as_of=as_of,
-            region_chars=region_chars,
-        )
+        values = _normalised(distinct, [spec], context)
         kept = [c for c in values.columns if c not in keys and not _intermediate(c, spec)]
         values = values.select(
             **{f"_d{i}_{spec.name}": values[k] for i, k in enumerate(keys)},
@@ -82,14 +84,7 @@ def typed_values(
             *[f"_d{i}_{spec.name}" for i in range(len(keys))]
         )
     in_place = [spec for spec in dataset.fields if spec.type not in _BY_VALUE]
-    return _normalised(
-        table,
-        in_place,
-        catalog=catalog,
-        regions=regions,
-        as_of=as_of,
-        region_chars=region_chars,
-    )
+    return _normalised(table, in_place, context)
 
 
 def _intermediate(column: str, spec: FieldSpec) -> bool:
@@ -102,15 +97,7 @@ def _intermediate(column: str, spec: FieldSpec) -> bool:
     }
 
 
-def _normalised(
-    table: ir.Table,
-    specs: list[FieldSpec],
-    *,
-    catalog: Catalog,
-    regions: ir.Table | None,
-    as_of: date,
-    region_chars: str | None,
-) -> ir.Table:
+def _normalised(table: ir.Table, specs: list[FieldSpec], context: CheckContext) -> ir.Table:
     """Stages of normalisation (clean text, keys and IDs, checks and region joins, typed
     values), each referring to the previous stage's columns, so the SQL stays small."""
     if not specs:
@@ -120,10 +107,10 @@ def _normalised(
     for spec in specs:
         text = stage1[f"_t_{spec.name}"]
         if spec.type == "code":
-            only = list(code_lookup(catalog, spec))
+            only = list(code_lookup(context.catalog, spec))
             keyed[f"_k_{spec.name}"] = nz.to_simplified(text, only=only).upper().lower()
         if spec.type == "region_code":
-            chars = None if region_chars is None else [region_chars]
+            chars = None if context.region_chars is None else [context.region_chars]
             keyed[f"_k_{spec.name}"] = nz.to_simplified(text, only=chars).upper().lower()
         if spec.type == "name":
             given = f"_nk_{spec.name}"
@@ -153,19 +140,14 @@ def _normalised(
     for spec in specs:
         if spec.type == "id_number":
             number = stage2[f"_id_{spec.name}"]
-            checks[f"_id_error_{spec.name}"] = nz.id_number_error(number, today=as_of)
+            checks[f"_id_error_{spec.name}"] = nz.id_number_error(number, today=context.as_of)
             checks[f"_id_birth_{spec.name}"] = nz.id_birth_date(number)
             checks[f"_id_sex_{spec.name}"] = nz.id_sex(number)
     stage3 = stage2.mutate(**checks) if checks else stage2
     for spec in specs:
-        if spec.type == "region_code" and regions is not None:
-            stage3 = _join_region(stage3, spec.name, regions)
-    return stage3.mutate(
-        **{
-            f"_v_{spec.name}": _typed(stage3, spec, catalog=catalog, regions=regions)
-            for spec in specs
-        }
-    )
+        if spec.type == "region_code" and context.regions is not None:
+            stage3 = _join_region(stage3, spec.name, context.regions)
+    return stage3.mutate(**{f"_v_{spec.name}": _typed(stage3, spec, context) for spec in specs})
 
 
 def _clean(value: ir.StringValue, spec: FieldSpec) -> ir.StringValue:
@@ -193,13 +175,7 @@ def _join_region(table: ir.Table, field_name: str, regions: ir.Table) -> ir.Tabl
     return joined.drop(f"_rk_{field_name}")
 
 
-def _typed(
-    table: ir.Table,
-    spec: FieldSpec,
-    *,
-    catalog: Catalog,
-    regions: ir.Table | None,
-) -> ir.Value:
+def _typed(table: ir.Table, spec: FieldSpec, context: CheckContext) -> ir.Value:
     text = table[f"_t_{spec.name}"]
     if spec.type == "date":
         return nz.parse_date(text)
@@ -215,13 +191,13 @@ def _typed(
     if spec.type == "boolean":
         return nz.parse_bool(text)
     if spec.type == "code":
-        lookup = code_lookup(catalog, spec)
+        lookup = code_lookup(context.catalog, spec)
         key = table[f"_k_{spec.name}"]
         return ibis.cases(
             *[(key == k, ibis.literal(v)) for k, v in lookup.items()], else_=ibis.null("string")
         )
     if spec.type == "region_code":
-        if regions is None:
+        if context.regions is None:
             return ibis.ifelse(text.re_search(r"^\d{12}$"), text, ibis.null("string"))
         return table[f"_region_code_{spec.name}"]
     if spec.type == "id_number":
