@@ -8,12 +8,9 @@ from typing import Any
 import ibis
 
 from dixian.features.builder import build_household_period
+from tests.features.warehouse import write_links, write_membership, write_persons, write_staged
 
 VILLAGE = "522799001001"
-
-
-def _table(backend: Any, name: str, rows: list[dict[str, Any]], schema: dict[str, str]) -> None:
-    backend.create_table(name, ibis.memtable(rows, schema=schema), overwrite=True)
 
 
 def _warehouse() -> Any:
@@ -23,15 +20,7 @@ def _warehouse() -> Any:
     left g1 for g3 in 2023-02, before the death; q4 lives in g4 and is no relation.
     """
     backend = ibis.duckdb.connect()
-    _table(
-        backend,
-        "persons",
-        [
-            {"person_id": p, "birth_date": date(1960, 1, 1), "region_code": VILLAGE}
-            for p in ("q1", "q2", "q3", "q4")
-        ],
-        {"person_id": "string", "birth_date": "date", "region_code": "string"},
-    )
+    write_persons(backend, [(p, date(1960, 1, 1), VILLAGE) for p in ("q1", "q2", "q3", "q4")])
     membership = [
         ("2023-01", "g1", "q1", "head"),
         ("2023-01", "g1", "q2", "spouse"),
@@ -40,20 +29,7 @@ def _warehouse() -> Any:
         ("2023-02", "g3", "q3", "head"),
         ("2023-06", "g2", "q2", "head"),
     ]
-    _table(
-        backend,
-        "household_membership",
-        [
-            {"period": p, "household_id": h, "person_id": q, "relation_to_head": r}
-            for p, h, q, r in membership
-        ],
-        {
-            "period": "string",
-            "household_id": "string",
-            "person_id": "string",
-            "relation_to_head": "string",
-        },
-    )
+    write_membership(backend, membership)
     links = [("reg:death", "household_registration", "q1")]
     payments = []
     for month in range(1, 6):  # January to May: two of them after the death
@@ -63,66 +39,28 @@ def _warehouse() -> Any:
             links.append((record, "civil_affairs_assistance", person))
     payments.append(("pay:q4:4", "q4", date(2023, 4, 1)))
     links.append(("pay:q4:4", "civil_affairs_assistance", "q4"))
-    _table(
+    write_staged(
         backend,
-        "staging_civil_affairs_assistance",
+        "civil_affairs_assistance",
         [
-            {
-                "_record_id": record,
-                "_is_current": True,
-                "program": "dibao",
-                "amount": 300.0,
-                "payment_month": month,
-            }
+            {"_record_id": record, "program": "dibao", "amount": 300.0, "payment_month": month}
             for record, _person, month in payments
         ],
-        {
-            "_record_id": "string",
-            "_is_current": "boolean",
-            "program": "string",
-            "amount": "float64",
-            "payment_month": "date",
-        },
+        {"program": "string", "amount": "float64", "payment_month": "date"},
     )
-    _table(
+    write_staged(
         backend,
-        "staging_household_registration",
+        "household_registration",
         [
             {
                 "_record_id": "reg:death",
-                "_is_current": True,
                 "registration_status": "deceased",
                 "status_date": date(2023, 3, 10),
             }
         ],
-        {
-            "_record_id": "string",
-            "_is_current": "boolean",
-            "registration_status": "string",
-            "status_date": "date",
-        },
+        {"registration_status": "string", "status_date": "date"},
     )
-    _table(
-        backend,
-        "person_link",
-        [
-            {
-                "_record_id": record,
-                "dataset": dataset,
-                "person_id": person,
-                "match_method": "id",
-                "match_probability": 1.0,
-            }
-            for record, dataset, person in links
-        ],
-        {
-            "_record_id": "string",
-            "dataset": "string",
-            "person_id": "string",
-            "match_method": "string",
-            "match_probability": "float64",
-        },
-    )
+    write_links(backend, links)
     return backend
 
 

@@ -11,21 +11,18 @@ import pytest
 
 from dixian.features import PANEL_COLUMNS, check_panel_table
 from dixian.features.builder import FeatureSettings, build_household_period
+from tests.features.warehouse import (
+    write_links,
+    write_membership,
+    write_persons,
+    write_staged,
+    write_table,
+)
 
 VILLAGE_A = "522799001001"
 VILLAGE_B = "522799002001"
 PERIODS = ["2023-01", "2023-02", "2024-01"]  # batches: a full extract, changes, a full extract
 ALL_MONTHS = [f"2023-{m:02d}" for m in range(1, 13)] + ["2024-01"]
-
-
-def _table(backend: Any, name: str, rows: list[dict[str, Any]], schema: dict[str, str]) -> None:
-    backend.create_table(name, ibis.memtable(rows, schema=schema), overwrite=True)
-
-
-def _staged(backend: Any, dataset: str, rows: list[dict[str, Any]], schema: dict[str, str]) -> None:
-    full = {"_record_id": "string", "_is_current": "boolean", **schema}
-    staged = [{"_is_current": True, **row} for row in rows]
-    _table(backend, f"staging_{dataset}", staged, full)
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +39,8 @@ def _build_warehouse(backend: Any) -> Any:
         ("p5", date(1990, 1, 1), VILLAGE_B),  # h2, public payroll, owns a car
         ("p6", date(1985, 7, 1), VILLAGE_A),  # in h1 from 2023-01, moves out 2023-03
     ]
-    _table(
-        backend,
-        "persons",
-        [{"person_id": p, "birth_date": b, "region_code": r} for p, b, r in persons],
-        {"person_id": "string", "birth_date": "date", "region_code": "string"},
-    )
-    membership = []
+    write_persons(backend, persons)
+    membership: list[tuple[str, str, str, str]] = []
     for period in PERIODS:
         for person, household, relation in [
             ("p1", "h1", "head"),
@@ -59,45 +51,13 @@ def _build_warehouse(backend: Any) -> Any:
         ]:
             if person == "p4" and period == "2024-01":
                 continue  # died in 2023-06: not in the next full extract
-            membership.append(
-                {
-                    "period": period,
-                    "household_id": household,
-                    "person_id": person,
-                    "relation_to_head": relation,
-                }
-            )
-    membership.append(
-        {
-            "period": "2023-01",
-            "household_id": "h1",
-            "person_id": "p6",
-            "relation_to_head": "sibling",
-        }
-    )
-    _table(
-        backend,
-        "household_membership",
-        membership,
-        {
-            "period": "string",
-            "household_id": "string",
-            "person_id": "string",
-            "relation_to_head": "string",
-        },
-    )
-    links: list[dict[str, Any]] = []
+            membership.append((period, household, person, relation))
+    membership.append(("2023-01", "h1", "p6", "sibling"))
+    write_membership(backend, membership)
+    links: list[tuple[str, str, str]] = []
 
     def link(dataset: str, record: str, person: str) -> None:
-        links.append(
-            {
-                "_record_id": record,
-                "dataset": dataset,
-                "person_id": person,
-                "match_method": "id",
-                "match_probability": 1.0,
-            }
-        )
+        links.append((record, dataset, person))
 
     employment = []
     for month in range(1, 13):
@@ -124,7 +84,7 @@ def _build_warehouse(backend: Any) -> Any:
         }
     )
     link("employment", "emp:lost", "p1")
-    _staged(
+    write_staged(
         backend,
         "employment",
         employment,
@@ -136,14 +96,14 @@ def _build_warehouse(backend: Any) -> Any:
             "end_date": "date",
         },
     )
-    _staged(
+    write_staged(
         backend,
         "chronic_illness",
         [{"_record_id": "ill:1", "illness_kind": "serious", "diagnosis_date": date(2023, 2, 10)}],
         {"illness_kind": "string", "diagnosis_date": "date"},
     )
     link("chronic_illness", "ill:1", "p2")
-    _staged(
+    write_staged(
         backend,
         "medical_claims",
         [
@@ -157,7 +117,7 @@ def _build_warehouse(backend: Any) -> Any:
         {"visit_type": "string", "settlement_date": "date", "out_of_pocket": "float64"},
     )
     link("medical_claims", "clm:1", "p2")
-    _staged(
+    write_staged(
         backend,
         "students",
         [
@@ -192,13 +152,13 @@ def _build_warehouse(backend: Any) -> Any:
                 }
             )
             link("civil_affairs_assistance", record, "p4")
-    _staged(
+    write_staged(
         backend,
         "civil_affairs_assistance",
         payments,
         {"program": "string", "amount": "float64", "payment_month": "date"},
     )
-    _staged(
+    write_staged(
         backend,
         "household_registration",
         [
@@ -219,7 +179,7 @@ def _build_warehouse(backend: Any) -> Any:
     )
     link("household_registration", "hr:4", "p4")
     link("household_registration", "hr:6", "p6")
-    _staged(
+    write_staged(
         backend,
         "vehicles",
         [
@@ -247,7 +207,7 @@ def _build_warehouse(backend: Any) -> Any:
     )
     link("vehicles", "veh:1", "p5")
     link("vehicles", "veh:2", "p4")  # the head's tractor, still his after his death
-    _staged(
+    write_staged(
         backend,
         "public_payroll",
         [{"_record_id": f"pay:{m}", "report_month": date(2023, m, 1)} for m in (1, 2)],
@@ -255,7 +215,7 @@ def _build_warehouse(backend: Any) -> Any:
     )
     for m in (1, 2):
         link("public_payroll", f"pay:{m}", "p5")
-    _staged(
+    write_staged(
         backend,
         "drinking_water",
         [
@@ -268,7 +228,7 @@ def _build_warehouse(backend: Any) -> Any:
         ],
         {"region_code": "string", "water_safety": "string", "assessment_date": "date"},
     )
-    _staged(
+    write_staged(
         backend,
         "poverty_registry",
         [
@@ -282,18 +242,7 @@ def _build_warehouse(backend: Any) -> Any:
         {"registry_status": "string", "land_area_mu": "float64", "report_month": "date"},
     )
     link("poverty_registry", "reg:1", "p1")
-    _table(
-        backend,
-        "person_link",
-        links,
-        {
-            "_record_id": "string",
-            "dataset": "string",
-            "person_id": "string",
-            "match_method": "string",
-            "match_probability": "float64",
-        },
-    )
+    write_links(backend, links)
     return backend
 
 
@@ -440,7 +389,7 @@ def test_quarterly_employment_snapshots_hold_until_the_next_record() -> None:
         ("q2", date(2023, 6, 1), "employed", 3300.0),
         ("q3", date(2023, 9, 1), "unemployed", 0.0),
     ]
-    _staged(
+    write_staged(
         backend,
         "employment",
         [
@@ -449,7 +398,7 @@ def test_quarterly_employment_snapshots_hold_until_the_next_record() -> None:
         ],
         {"report_month": "date", "employment_status": "string", "monthly_wage": "float64"},
     )
-    _table(
+    write_table(
         backend,
         "person_link",
         [{"_record_id": r, "dataset": "employment", "person_id": "p1"} for r, *_ in snapshots],
