@@ -122,6 +122,15 @@ def test_train_score_alerts_on_the_panel(panel_workspace: Workspace) -> None:
     rerun = backend.table("monitor_alerts").to_pandas()
     assert len(rerun) == len(alerts)
 
+    by_risk = run_cli("monitor", "alerts", "-w", root, "--period", "2025-03", "--budget", "3",
+                      "--trigger-weight", "0", "--no-cases", "--json")  # fmt: skip
+    assert by_risk.exit_code == 0, by_risk.stderr
+    ranked = backend.table("monitor_alerts").to_pandas()
+    ranked = ranked[(ranked.period == "2025-03") & (ranked.status != "resolved")]
+    # At weight 0 a trigger hit adds nothing: the priority is the model's risk.
+    assert (ranked.priority - ranked.risk).abs().max() < 1e-12
+    assert (current.priority > current.risk + 1e-9).any()
+
 
 def test_alerts_without_a_panel_is_a_user_error(workspace: Workspace) -> None:
     result = run_cli("monitor", "alerts", "-w", str(workspace.root))

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from dixian.errors import UserError
+from dixian.monitor._defaults import DEFAULT_TRIGGER_WEIGHT
 from dixian.monitor.triggers import summarise_hits
 
 STATUS_ZH = {"new": "新增", "continuing": "持续", "resolved": "已解除"}
@@ -51,7 +52,7 @@ class AlertPolicy:
     budget: int = 50
     jurisdiction_digits: int = 9
     budgets: Mapping[str, int] = field(default_factory=dict)
-    trigger_weight: float = 0.2
+    trigger_weight: float = DEFAULT_TRIGGER_WEIGHT
     min_priority: float = 0.0
     skip_monitored: bool = True
     always_counts_toward_budget: bool = False

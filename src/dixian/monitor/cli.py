@@ -11,6 +11,7 @@ from dixian.cli_options import JsonOption, WorkspaceOption, evaluate_group
 from dixian.config import Workspace
 from dixian.console import info, print_summary, stdout_console
 from dixian.errors import UserError
+from dixian.monitor._defaults import DEFAULT_TRIGGER_WEIGHT, TRIGGER_WEIGHT_HELP
 
 monitor_app = typer.Typer(
     help="Early warning (部门筛查预警): train the risk model, score, build alerts.",
@@ -154,6 +155,9 @@ def alerts(
     jurisdiction_digits: Annotated[
         int, typer.Option(help="Region-code prefix of a jurisdiction (9: township).")
     ] = 9,
+    trigger_weight: Annotated[
+        float, typer.Option(help=TRIGGER_WEIGHT_HELP, min=0.0, max=0.99)
+    ] = DEFAULT_TRIGGER_WEIGHT,
     xlsx: Annotated[
         Path | None, typer.Option(help="XLSX to write (default: W/reports/alerts-PERIOD.xlsx).")
     ] = None,
@@ -168,7 +172,9 @@ def alerts(
     from dixian.monitor.pipeline import alerts_workspace
 
     opened = Workspace.open(workspace)
-    policy = AlertPolicy(budget=budget, jurisdiction_digits=jurisdiction_digits)
+    policy = AlertPolicy(
+        budget=budget, jurisdiction_digits=jurisdiction_digits, trigger_weight=trigger_weight
+    )
     run = alerts_workspace(
         opened,
         period=period,

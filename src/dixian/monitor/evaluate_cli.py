@@ -10,6 +10,7 @@ import typer
 from dixian.cli_options import JsonOption, WorkspaceOption
 from dixian.config import Workspace
 from dixian.console import info, print_summary, to_json
+from dixian.monitor._defaults import DEFAULT_TRIGGER_WEIGHT, TRIGGER_WEIGHT_HELP
 
 
 def _headline(figures: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +55,9 @@ def _default_test_period(periods: list[str], *, horizon: int, truth_dir: Path | 
 def evaluate_monitor(
     workspace: WorkspaceOption = None,
     budget: Annotated[int, typer.Option(help="Alerts per township (caseworker capacity).")] = 50,
+    trigger_weight: Annotated[
+        float, typer.Option(help=TRIGGER_WEIGHT_HELP, min=0.0, max=0.99)
+    ] = DEFAULT_TRIGGER_WEIGHT,
     horizon: Annotated[int, typer.Option(help="Months ahead.")] = 12,
     test_period: Annotated[str | None, typer.Option("--test-period")] = None,
     synthetic: Annotated[
@@ -115,7 +119,7 @@ def evaluate_monitor(
         panel,
         target=below_line_target(lines),
         rules=rules_from_policy(policy_set, params=params),
-        policy=AlertPolicy(budget=budget),
+        policy=AlertPolicy(budget=budget, trigger_weight=trigger_weight),
         horizon=horizon,
         test_period=chosen,
         true_causes=true_causes,

@@ -141,6 +141,7 @@ def evaluate_held_out(
             "test": test_period,
         },
         "households": len(test),
+        "policy": {"budget": policy.budget, "trigger_weight": policy.trigger_weight},
         "outcomes": "truth" if truth is not None else "panel",
         "label": trained.card.get("label"),
         "model": metrics.score_summary(labels, test["risk"].to_numpy(), budgets=[count]),

@@ -1,0 +1,12 @@
+"""Defaults of the alert policy shared by the library and the commands (no heavy imports)."""
+
+from __future__ import annotations
+
+# Priority = 1 − (1 − risk) × (1 − weight)^hits. The model's calibrated risk already reads the
+# values the triggers read, so a weight above 0 trades falls found for earlier alerts on
+# households with official triggers (bench/RESULTS.md, monitor: the trigger-weight sweep).
+DEFAULT_TRIGGER_WEIGHT = 0.2
+TRIGGER_WEIGHT_HELP = (
+    "How much one trigger hit raises a household's priority: 0 ranks by the model's risk "
+    "alone (most falls found), higher values favour households with triggers (earlier alerts)."
+)
