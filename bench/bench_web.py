@@ -295,9 +295,13 @@ async def _load(
             tokens.append(response.json()["token"])
 
         # Warm-up, not timed: first requests load the data standard and compile templates.
-        warm = {"Authorization": f"Bearer {tokens[0]}"}
-        for path in ("/dashboard", f"/households/{household_ids[0]}") * 3:
-            await client.get(path, headers=warm)
+        # Every user at once: the client opens its connections now, each stays with the
+        # worker that accepted it, and so every worker gets warm-up requests.
+        async def warm(token: str) -> None:
+            for path in ("/dashboard", f"/households/{household_ids[0]}") * 2:
+                await client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+        await asyncio.gather(*(warm(token) for token in tokens))
 
         async def user(token: str) -> None:
             nonlocal errors

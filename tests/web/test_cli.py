@@ -84,3 +84,26 @@ def test_unknown_user_is_a_one_line_error(web_workspace: Workspace) -> None:
     assert result.exit_code != 0
     assert "Traceback" not in result.stderr
     assert "nobody" in result.stderr
+
+
+def test_serve_runs_one_worker_on_sqlite_and_one_per_core_on_postgresql(
+    web_workspace: Workspace,
+) -> None:
+    import os
+
+    from dixian.web.cli import serve_workers
+
+    assert serve_workers(web_workspace) == 1
+    assert serve_workers(web_workspace, 3) == 3
+    config = web_workspace.root / "dixian.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace(
+            'database_url = ""',
+            'database_url = "postgresql+psycopg://app@127.0.0.1:5432/county"',
+            1,
+        ),
+        encoding="utf-8",
+    )
+    on_postgres = Workspace.open(web_workspace.root)
+    assert serve_workers(on_postgres) == max(1, os.cpu_count() or 1)
