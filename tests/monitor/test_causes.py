@@ -152,6 +152,23 @@ def test_an_event_the_household_shows_comes_before_other_causes() -> None:
     assert choose_causes(by_cause)[0].tolist() == ["illness"] * 3
 
 
+def test_among_shown_events_the_costliest_comes_first() -> None:
+    by_cause = pd.DataFrame(
+        {
+            "illness": [0.9, 0.9],
+            "unstable_employment": [0.1, 0.1],
+            "lack_of_labour": [0.5, 0.5],
+        }
+    )
+    X = pd.DataFrame({"medical_oop_12m": [1_500.0, 6_000.0], "job_loss": [1.0, 1.0]})
+    costs = pd.DataFrame({"illness": [1_500.0, 6_000.0], "unstable_employment": [5_000.0, 5_000.0]})
+    primary, secondary = choose_causes(by_cause, evidence=cause_evidence(X), costs=costs)
+    # Wages lost (5,000) cost more than the medical bills of row 0, less than those of row 1.
+    assert primary.tolist() == ["unstable_employment", "illness"]
+    # Row 1: wages lost raised the risk by under 30% of what the bills did: no second cause.
+    assert secondary.tolist() == ["illness", None]
+
+
 def _household(**values: float) -> dict[str, float]:
     base = {
         "household_income": 40_000.0,

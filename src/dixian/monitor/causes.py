@@ -15,9 +15,11 @@ Risk events come first when the household's own data show them (`CAUSE_EVIDENCE`
 such as illness, disaster or job loss is preferred as primary only if the household spent on
 it, lost by it or shows it (medical spending, a disaster loss, a job loss or falling wages…),
 and then before a structural cause (lack of labour, of capital…) or an event the data do not
-show. Contributions alone named 因病 for households with a chronically ill member and no
-spending, whose fall came from elsewhere; the household needs to hear about the event that
-happened to it.
+show; among those events the costliest in yuan comes first (`dixian.monitor.costs`), and the
+costliest event of at least a quarter of the household's income is primary whatever the
+contributions say. Contributions alone named 因病 for households with a chronically ill
+member and no spending, whose fall came from elsewhere; the household needs to hear about the
+event that happened to it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dixian.errors import UserError
-from dixian.monitor.costs import MATERIAL_SHARE, primary_by_cost
+from dixian.monitor.costs import MATERIAL_SHARE, event_costs, primary_by_cost
 from dixian.monitor.model import RiskModel
 
 RESIDUAL_CAUSE = "other"
@@ -127,11 +129,14 @@ def choose_causes(
     min_logodds: float = 0.05,
     secondary_ratio: float = 0.3,
     evidence: pd.DataFrame | None = None,
+    costs: pd.DataFrame | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """Primary and secondary cause per row from per-cause contributions.
 
     With `evidence` (from `cause_evidence`), an event cause the household's data show and
-    whose contribution is positive ranks before every other specific cause.
+    whose contribution is positive ranks before every other specific cause; among such events,
+    with `costs` (yuan per event cause, from `dixian.monitor.costs.event_costs`) the costliest
+    comes first, else the largest contribution.
     """
     specific = [column for column in by_cause.columns if column != RESIDUAL_CAUSE]
     if not specific:
@@ -150,8 +155,21 @@ def choose_causes(
             ]
         )
         preferred = shown & (values > 0.0)
-        # Shown events sort above everything else; among them, by contribution.
-        key = np.where(preferred, values + 1e6, values)
+        spent = np.zeros_like(values)
+        if costs is not None:
+            spent = np.column_stack(
+                [
+                    costs[name].to_numpy(dtype="float64")
+                    if name in costs.columns
+                    else np.zeros(len(values))
+                    for name in specific
+                ]
+            )
+        # Shown events sort above everything else; among them by cost in yuan, then by
+        # contribution (log-odds are a few units, so they only break ties of cost).
+        key = np.where(
+            preferred, 1e9 + np.nan_to_num(spent) + np.clip(values, 0.0, 10.0) / 100, values
+        )
         qualified |= preferred
     order = np.argsort(-key, axis=1, kind="stable")
     rows = np.arange(len(values))
@@ -209,6 +227,7 @@ def attribute_causes(
         min_logodds=min_logodds,
         secondary_ratio=secondary_ratio,
         evidence=None if evidence is None else cause_evidence(X, evidence),
+        costs=None if material_share is None else event_costs(X),
     )
     if material_share is not None:
         primary, secondary = _costliest_first(X, primary, secondary, material_share)
