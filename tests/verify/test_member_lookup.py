@@ -8,6 +8,7 @@ from typing import Any
 import ibis
 import pytest
 
+from dixian.errors import NotFound
 from dixian.verify import Declaration, verify_application
 from dixian.verify.lookup import current_households, members_of, prepare_lookups
 from dixian.verify.member_lookup import (
@@ -155,3 +156,27 @@ def test_applications_get_the_same_members_either_way(ledgers: bool) -> None:
     # k2, k5, k6 registered but not declared; k3 declared but dead since March.
     assert [item for item, _ in items].count("member_not_declared") == 3
     assert [item for item, _ in items].count("member_not_registered") == 1
+
+
+@pytest.mark.parametrize("ledgers", [True, False])
+def test_members_registered_only_after_the_period_are_not_found(ledgers: bool) -> None:
+    con = _warehouse(ledgers=ledgers)
+    from dixian.policy import load_policy_set
+
+    policy_set = load_policy_set()
+    con.create_table(
+        "household_period",
+        ibis.memtable({"household_id": ["g1"], "period": ["2023-12"], "member_count": [1]}),
+    )
+    declaration = Declaration.model_validate(
+        {"period": "2023-12", "members": [{"id_number": _id("k1")}]}
+    )
+    with pytest.raises(NotFound):
+        verify_application(
+            declaration,
+            policy_set=policy_set,
+            params_for_year=lambda year: dict(
+                policy_set.resolve_parameters(province="52", year=year)
+            ),
+            backend=con,
+        )

@@ -180,6 +180,8 @@ def _majority_household(rows: list[dict[str, Any]], period: str | None) -> str:
     # Each declared person's household now (their latest row); the household most of them
     # belong to, the lowest id on a tie.
     counts = Counter(current_households(rows, period).values())
+    if not counts:  # registered only after the period
+        raise NotFound("no declared member was found in the household registration records")
     top = max(counts.values())
     return min(h for h, n in counts.items() if n == top)
 
