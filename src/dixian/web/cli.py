@@ -59,9 +59,9 @@ def serve_workers(workspace: Workspace, requested: int | None = None) -> int:
 
     A process runs Python on one core at a time, so PostgreSQL gets one worker per core.
     SQLite gets one: it lets one process write at a time, and a second process only adds
-    waits on its file lock (bench_web at 1M: household p95 76 ms with one worker, 126 ms
-    with two), while one worker at 7-8 ms of CPU per page view serves far more than 50
-    users ask for.
+    waits on its file lock (bench_web at 1M, load 21-23: household p95 141 ms with one
+    worker, 222 ms with two), while one worker at 7-8 ms of CPU per page view serves far
+    more than 50 users ask for.
     """
     import os
 
