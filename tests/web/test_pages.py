@@ -14,8 +14,10 @@ from sqlalchemy import select
 from dixian.cases.case_models import Case
 from dixian.cases.enums import CaseState
 from dixian.cases.ledger_models import AuditEntry
+from dixian.cases.models import Household
 from dixian.web.exports import safe_cell
 from dixian.web.i18n import catalog
+from dixian.web.routes.households import household_file
 
 from .conftest import VILLAGE_A, WebHarness, csrf_from
 
@@ -105,6 +107,24 @@ def test_a_case_goes_from_discovery_to_risk_elimination(make_harness, seeded) ->
     household = county.get("/households/H-A-1")
     for kind in ("discovery", "visit", "review", "measure", "follow_up"):
         assert f'data-kind="{kind}"' in household.text
+    with harness.db.session() as session:
+        home = session.scalar(select(Household).where(Household.household_id == "H-A-1"))
+        timeline = household_file(session, home, locale="en")["timeline"]
+    assert [(e["date"], e["kind"]) for e in timeline] == sorted(
+        (e["date"], e["kind"]) for e in timeline
+    )
+    (measure,) = [e for e in timeline if e["kind"] == "measure"]
+    assert (measure["measure_type"], measure["status"], measure["cost"]) == (
+        "health_support", "delivered", 8000,
+    )  # fmt: skip
+    follow_ups = [
+        (e["period"], e["income"], e["line"]) for e in timeline if e["kind"] == "follow_up"
+    ]
+    assert follow_ups == [(f"2027-{m:02d}", 9800, 8700) for m in range(1, 7)]
+    reviews = [(e["level"], e["approved"]) for e in timeline if e["kind"] == "review"]
+    assert [level for level, _ in reviews] == ["village", "township", "county"] * 2
+    assert all(approved for _, approved in reviews)
+    assert all(e["case_id"] == case for e in timeline if e["kind"] != "discovery")
     auditor = harness.login("auditor")
     trail = auditor.get(f"/audit?object_type=case&object_id={case}")
     assert trail.text.count('data-event="CASE_TRANSITION"') == 8
