@@ -99,8 +99,10 @@ def spark_session(
     if metastore_dir is not None:
         builder = (
             builder.config("spark.sql.catalogImplementation", "hive")
+            # The spark.hadoop. prefix hands the setting to the Hive client; a bare javax.jdo
+            # key made spark-submit print "Ignoring non-Spark config property" every command.
             .config(
-                "javax.jdo.option.ConnectionURL",
+                "spark.hadoop.javax.jdo.option.ConnectionURL",
                 f"jdbc:derby:;databaseName={metastore_dir};create=true",
             )
             .config("spark.driver.extraJavaOptions", f"-Dderby.stream.error.file={os.devnull}")

@@ -90,3 +90,5 @@ def test_spark_workspace_tables_outlive_the_process(workspace: Workspace) -> Non
     ]
     # The second process only reads: the table comes from the catalog kept in the workspace.
     assert runs[1].stdout.split("\n")[:2] == ["['kept_between_runs']", "3"]
+    assert (workspace.root / "spark-metastore").is_dir()
+    assert "Ignoring non-Spark config property" not in runs[0].stderr
