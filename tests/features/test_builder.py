@@ -9,7 +9,7 @@ from typing import Any
 import ibis
 import pytest
 
-from dixian.features import PANEL_COLUMNS, check_panel_table
+from dixian.features import PANEL_COLUMNS, builder, check_panel_table
 from dixian.features.builder import FeatureSettings, build_household_period
 from tests.features.warehouse import (
     write_links,
@@ -265,6 +265,21 @@ def test_panel_has_declared_columns_and_one_row_per_household_period(warehouse: 
     rows = _rows(warehouse)
     assert list(next(iter(rows.values()))) == [column.name for column in PANEL_COLUMNS]
     assert set(rows) == {(h, p) for h in ("h1", "h2") for p in ALL_MONTHS}
+
+
+def test_evidence_built_a_period_at_a_time_is_the_same(
+    warehouse: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _rows(warehouse)
+    monkeypatch.setattr(builder, "EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP", 1)
+    settings = FeatureSettings(farm_net_income_per_mu=0, employment_carry_months=1)
+    stepped = build_household_period(warehouse, settings=settings).to_pandas()
+    assert len(stepped) == len(whole)
+    for row in stepped.to_dict("records"):
+        expected = json.loads(whole[(row["household_id"], row["period"])]["evidence"])
+        got = json.loads(row["evidence"])
+        assert {k: sorted(v) for k, v in got.items()} == {k: sorted(v) for k, v in expected.items()}
+    assert any(json.loads(row["evidence"]) for row in stepped.to_dict("records"))
 
 
 def test_membership_holds_between_batches_until_a_move_out(warehouse: Any) -> None:

@@ -263,7 +263,7 @@ def build_household_period(
         _materialise(backend, f"evidence{index}", row)
         for index, row in enumerate(row for part in parts for row in part.evidence)
     ]
-    evidence = _materialise(backend, "evidence", status.evidence_json(evidence_rows, members))
+    evidence = _evidence_in_steps(backend, evidence_rows, members, sorted(set(periods)))
     panel = _materialise(backend, "derived", panel)
     panel = panel.left_join(evidence, KEYS)
     panel = panel.drop("household_id_right", "period_right")
@@ -334,6 +334,34 @@ def _no_record_means_none(panel: ir.Table) -> ir.Table:
 
 
 INTERMEDIATE_PREFIX = "_features_"
+
+
+# The evidence JSON is aggregated from every source record behind every value (about 35
+# per household-period); DuckDB cannot spill those string aggregates, so a county-wide
+# build runs out of memory unless the periods are aggregated a few at a time.
+EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP = 300_000
+
+
+def _evidence_in_steps(
+    backend: BaseBackend, rows: list[ir.Table], members: ir.Table, periods: list[str]
+) -> ir.Table:
+    """The `evidence` JSON per household-period, aggregated a group of periods at a time."""
+    per_period = max(1, int(members.count().to_pyarrow().as_py()) // max(1, len(periods)))
+    step = max(1, EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP // per_period)
+    table: ir.Table | None = None
+    for start in range(0, len(periods), step):
+        chosen = periods[start : start + step]
+        expression = status.evidence_json(
+            [row.filter(row.period.isin(chosen)) for row in rows],
+            members.filter(members.period.isin(chosen)),
+        )
+        if table is None:
+            table = _materialise(backend, "evidence", expression)
+        else:
+            backend.insert(f"{INTERMEDIATE_PREFIX}evidence", expression)
+    if table is None:
+        return _materialise(backend, "evidence", status.evidence_json([], members))
+    return table
 
 
 def _materialise(backend: BaseBackend, name: str, expression: ir.Table) -> ir.Table:
