@@ -24,6 +24,7 @@ profiles (and those touched by a new reviewer decision) are linked, with the sav
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -148,8 +149,9 @@ def link_workspace(
         )
     say("读取身份档案 reading identity profiles")
     engine = workspace.config.engine
+    spill_dir = workspace.artifacts_dir / "link" / "spill"
     con = open_local(
-        workspace.artifacts_dir / "link" / "spill",
+        spill_dir,
         threads=engine.threads,
         memory_limit=engine.memory_limit,
     )
@@ -322,6 +324,7 @@ def link_workspace(
         "from profiles p join decided d using (profile_id) order by p._pos"
     ).fetch_arrow_table()
     con.close()
+    shutil.rmtree(spill_dir, ignore_errors=True)
     write_table(backend, LINK_PROFILES, link_profiles)
     del link_profiles
     write_person_link(backend, records)
