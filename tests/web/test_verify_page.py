@@ -40,6 +40,8 @@ def test_without_a_panel_the_page_says_what_to_run(harness: WebHarness) -> None:
     )
     assert response.status_code == 400
     assert "household_period" in response.text
+    # A page read never creates the warehouse (it is opened read-only).
+    assert not harness.app.state.workspace.warehouse_path.exists()
 
 
 def test_only_verifiers_may_verify(harness: WebHarness) -> None:

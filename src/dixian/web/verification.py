@@ -9,13 +9,17 @@ jurisdiction is reported as not found.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 from pydantic import ValidationError
 
 from dixian.config import Workspace
 from dixian.engine import open_backend
 from dixian.errors import NotFound, UserError
+from dixian.features.panel_schema import PANEL_TABLE
 from dixian.policy import load_policy_set
 from dixian.verify import ApplicationResult, Declaration, verify_application
 from dixian.verify.workspace import open_panel, params_function
@@ -73,19 +77,46 @@ def declaration_from_form(form: dict[str, str]) -> Declaration:
         raise UserError(f"application form: {exc}") from None
 
 
+@contextmanager
+def _warehouse(workspace: Workspace) -> Iterator[Any]:
+    """The warehouse for one request: on DuckDB read-only and closed at the end.
+
+    Several workers (and the dashboard) may then read it side by side, and a pipeline can
+    take it for writing once the request is over; a request never creates the file.
+    """
+    if workspace.config.engine.kind != "duckdb":
+        yield open_backend(workspace)
+        return
+    if not workspace.warehouse_path.is_file():
+        raise UserError(
+            f"the warehouse has no '{PANEL_TABLE}' table yet: run "
+            "'dixian features --workspace W' first to build the household panel"
+        )
+    try:
+        backend = open_backend(workspace, read_only=True)
+    except duckdb.Error:
+        raise UserError(
+            "the warehouse is busy (a pipeline is writing it); try again when it has finished"
+        ) from None
+    try:
+        yield backend
+    finally:
+        backend.disconnect()
+
+
 def verify_for_user(
     workspace: Workspace, declaration: Declaration, *, jurisdiction: str
 ) -> ApplicationResult:
     """Verify the application; NotFound when the household lies outside the jurisdiction."""
-    backend = open_backend(workspace)
-    open_panel(backend)
-    policy_set = load_policy_set([workspace.policies_dir])
-    result = verify_application(
-        declaration,
-        policy_set=policy_set,
-        params_for_year=params_function(policy_set, workspace.config.region.province),
-        backend=backend,
-    )
+    with _warehouse(workspace) as backend:
+        open_panel(backend)
+        policy_set = load_policy_set([workspace.policies_dir])
+        result = verify_application(
+            declaration,
+            policy_set=policy_set,
+            params_for_year=params_function(policy_set, workspace.config.region.province),
+            backend=backend,
+        )
     regions = {r.region_code for r in result.on_records if r.region_code}
     if not regions or not all(str(code).startswith(jurisdiction) for code in regions):
         raise NotFound(f"household {result.household_id} not found")
