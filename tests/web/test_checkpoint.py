@@ -75,3 +75,12 @@ def test_the_app_runs_the_checkpointer_for_its_lifetime(harness: WebHarness) -> 
     assert checkpointer._thread is None
     assert not thread.is_alive()
     assert checkpointer.checkpoints >= 1
+
+
+def test_the_checkpointer_never_creates_the_database(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.sqlite"
+    checkpointer = WalCheckpointer(missing, interval=0.01)
+    checkpointer.start()
+    checkpointer.stop()
+    assert not missing.exists()
+    assert checkpointer.checkpoints == 0

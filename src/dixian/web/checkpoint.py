@@ -84,7 +84,14 @@ class WalCheckpointer:
         try:
             # The sqlite3 module releases the GIL while SQLite copies and flushes, so the
             # request threads of this process keep running meanwhile.
-            connection = sqlite3.connect(self._path, timeout=5, check_same_thread=False)
+            # mode=rw: never create the database file (an app started before `dixian db
+            # upgrade` must not leave an empty one behind).
+            connection = sqlite3.connect(
+                f"{self._path.resolve().as_uri()}?mode=rw",
+                uri=True,
+                timeout=5,
+                check_same_thread=False,
+            )
         except sqlite3.Error as exc:
             log.warning("WAL checkpointer not started: %s", exc)
             return
