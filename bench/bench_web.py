@@ -7,7 +7,9 @@ their members, and a mix of states; everything is written through `dixian.cases.
 so each row has its audit entries like in production. The app runs under uvicorn in a
 separate process (`dixian.web.asgi`); the load generator is an httpx async client with one
 bearer-token session per virtual user. Each page view also writes its audit entry (reads of
-personal data are audited), so the figures include the ledger's cost.
+personal data are audited), so the figures include the ledger's cost. The users read 0.5-1.5x
+the think time between clicks and start within the first think time (docs/web.md, "The model
+of 50 caseworkers"); think time 0 turns the run into a capacity test.
 """
 
 from __future__ import annotations
