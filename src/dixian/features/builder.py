@@ -248,9 +248,11 @@ def build_household_period(
     ]
     panel = members
     for index, part in enumerate(parts):
-        values = _materialise(backend, f"part{index}", part.values)
+        # Two names taken in turn: a county's panel is gigabytes, and keeping every
+        # step's copy in the connection's temporary storage ran a build out of memory.
+        values = _materialise(backend, "part", part.values)
         panel = panel.left_join(values, KEYS).drop("household_id_right", "period_right")
-        panel = _materialise(backend, f"panel{index}", panel)
+        panel = _materialise(backend, f"panel{index % 2}", panel)
     panel = _no_record_means_none(panel)
     if "land_area_mu" in panel.columns:
         panel = _materialise(backend, "land", income_model.with_land(panel))
@@ -259,12 +261,12 @@ def build_household_period(
         report["income_model"] = model.as_report()
     panel = status.derived(panel, model, settings)
     panel = status.year_on_year(panel)
-    evidence_rows = [
-        _materialise(backend, f"evidence{index}", row)
-        for index, row in enumerate(row for part in parts for row in part.evidence)
-    ]
-    evidence = _evidence_in_steps(backend, evidence_rows, members, sorted(set(periods)))
     panel = _materialise(backend, "derived", panel)
+    for name in ("part", "panel0", "panel1", "land"):
+        backend.drop_table(f"{INTERMEDIATE_PREFIX}{name}", force=True)
+    # Not materialised whole: each step computes its own periods' evidence rows.
+    evidence_rows = [row for part in parts for row in part.evidence]
+    evidence = _evidence_in_steps(backend, evidence_rows, members, sorted(set(periods)))
     panel = panel.left_join(evidence, KEYS)
     panel = panel.drop("household_id_right", "period_right")
     panel = panel.mutate(evidence=panel.evidence.fill_null("{}"))
@@ -339,7 +341,7 @@ INTERMEDIATE_PREFIX = "_features_"
 # The evidence JSON is aggregated from every source record behind every value (about 35
 # per household-period); DuckDB cannot spill those string aggregates, so a county-wide
 # build runs out of memory unless the periods are aggregated a few at a time.
-EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP = 300_000
+EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP = 100_000
 
 
 def _evidence_in_steps(
