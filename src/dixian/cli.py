@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
+from rich.markup import escape
 
 from dixian import __version__
 from dixian.cli_options import JsonOption
@@ -114,18 +116,35 @@ def _click_exceptions() -> tuple[type[Exception], ...]:
     return tuple(found)
 
 
+def _print_error(message: str, args: list[str]) -> None:
+    """One line on stderr; the traceback too when asked for with --verbose."""
+    if os.environ.get(_VERBOSE_ENV) or "--verbose" in args or "-v" in args:
+        stderr_console.print_exception()
+    stderr_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+
+
+# Not a user error (2) nor a crash (1): the job needs more memory than it was given.
+OUT_OF_MEMORY_EXIT_CODE = 6
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (user errors: one line on stderr, code 2+)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=args, prog_name="dixian", standalone_mode=False)
     except DixianError as exc:
-        if os.environ.get(_VERBOSE_ENV) or "--verbose" in args or "-v" in args:
-            stderr_console.print_exception()
-        stderr_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        _print_error(str(exc), args)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
+    except (duckdb.OutOfMemoryException, MemoryError) as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        advice = (
+            f"out of memory ({reason}). Raise [engine] memory_limit or lower [engine] threads "
+            "in the workspace's dixian.toml, then run the command again."
+        )
+        _print_error(advice, args)
+        return OUT_OF_MEMORY_EXIT_CODE
     except typer.Abort:
         stderr_console.print("aborted")
         return 130
