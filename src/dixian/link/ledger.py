@@ -64,6 +64,9 @@ def open_local(spill_dir: Path, *, threads: int, memory_limit: str) -> duckdb.Du
             "threads": threads,
             "memory_limit": memory_limit,
             "temp_directory": str(spill_dir),
+            # Every query whose order matters says so (`order by _pos`); without this
+            # DuckDB keeps insertion order in memory and spills less.
+            "preserve_insertion_order": False,
         },
     )
 
