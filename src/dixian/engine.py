@@ -67,7 +67,8 @@ def spark_session(
     warehouse_dir: str | None = None,
     metastore_dir: str | None = None,
 ) -> Any:
-    """A Spark session with settings that keep results equal to DuckDB's (UTC, ANSI off).
+    """A Spark session with settings that keep results equal to DuckDB's (UTC, ANSI off,
+    NULLs of Arrow and pandas tables kept).
 
     The session is created once per process; Spark allows only one active session. Managed
     tables go to `warehouse_dir` (default: a new temporary folder), never the current folder.
@@ -92,6 +93,10 @@ def spark_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.ansi.enabled", "false")
+        # Arrow and pandas tables reach Spark through Arrow: without it NULLs in a string
+        # column were written as the text 'NaN' and an integer column with a NULL lost all
+        # its values (link's `persons` had 'NaN' ID numbers).
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config(
             "spark.sql.warehouse.dir", warehouse_dir or tempfile.mkdtemp(prefix="dixian-spark-")
         )

@@ -51,6 +51,26 @@ def test_spark_gives_the_same_result(spark_backend: Any) -> None:
     )
 
 
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_keeps_nulls_of_arrow_tables(spark_backend: Any) -> None:
+    import pyarrow as pa
+
+    table = pa.table(
+        {
+            "id_number": pa.array(["522799196010065029", None], pa.string()),
+            "address": pa.array([None, None], pa.string()),
+            "n_records": pa.array([83, None], pa.int64()),
+        }
+    )
+    written = spark_backend.create_table("arrow_nulls", table, overwrite=True)
+    rows = written.to_pyarrow().to_pylist()
+    assert sorted(rows, key=lambda row: str(row["id_number"])) == [
+        {"id_number": "522799196010065029", "address": None, "n_records": 83},
+        {"id_number": None, "address": None, "n_records": None},
+    ]
+
+
 _WRITE_THEN_LIST = """
 import sys
 from pathlib import Path
