@@ -35,7 +35,12 @@ if TYPE_CHECKING:
 
 
 def _latest(joined: ir.Table, partition: list[str], order: str) -> ir.Table:
-    rank = ibis.row_number().over(group_by=partition, order_by=ibis.desc(joined[order]))
+    # Ties (one registry row per member of the same month) go to the first record id, so
+    # that DuckDB and Spark name the same evidence record.
+    keys = [ibis.desc(joined[order])]
+    if "_record_id" in joined.columns:
+        keys.append(joined._record_id)
+    rank = ibis.row_number().over(group_by=partition, order_by=keys)
     ranked = joined.mutate(_rank=rank)
     return ranked.filter(ranked._rank == 0).drop("_rank")
 
