@@ -6,6 +6,7 @@ stage needs engine-specific SQL it keeps it in one place and tests it on both en
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from typing import TYPE_CHECKING, Any
@@ -93,9 +94,7 @@ def spark_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.ansi.enabled", "false")
-        # Arrow and pandas tables reach Spark through Arrow: without it NULLs in a string
-        # column were written as the text 'NaN' and an integer column with a NULL lost all
-        # its values (link's `persons` had 'NaN' ID numbers).
+        # pandas frames reach Spark through Arrow, NULLs kept (see _spark_backend_class).
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config(
             "spark.sql.warehouse.dir", warehouse_dir or tempfile.mkdtemp(prefix="dixian-spark-")
@@ -125,4 +124,33 @@ def open_spark(
     metastore_dir: str | None = None,
 ) -> BaseBackend:
     """Open an Ibis PySpark backend on a (shared, per-process) Spark session."""
-    return ibis.pyspark.connect(spark_session(master, driver_memory, warehouse_dir, metastore_dir))
+    session = spark_session(master, driver_memory, warehouse_dir, metastore_dir)
+    backend: BaseBackend = _spark_backend_class()().connect(session)
+    return backend
+
+
+@functools.cache
+def _spark_backend_class() -> type[Any]:
+    from ibis.backends.pyspark import Backend
+    from ibis.backends.pyspark.datatypes import PySparkSchema
+
+    if getattr(ibis.options, "pyspark", None) is None:
+        # ibis registers a backend's options (the compiler reads them) only when the backend
+        # is loaded as ibis.pyspark; a subclass is not.
+        Backend.register_options()
+
+    class ArrowSparkBackend(Backend):  # type: ignore[misc]
+        """Ibis' PySpark backend with in-memory tables handed to Spark as Arrow.
+
+        Ibis converts an in-memory table (Arrow or pandas) to pandas first; with pandas 3 a
+        NULL string is NaN there, and Spark wrote it as the text 'NaN' (link's `persons` had
+        ID numbers 'NaN'), and an integer column with a NULL lost every value. PySpark 4
+        reads an Arrow table directly, NULLs and types intact.
+        """
+
+        def _register_in_memory_table(self, op: Any) -> None:
+            arrow = op.data.to_pyarrow(op.schema)
+            frame = self._session.createDataFrame(arrow, schema=PySparkSchema.from_ibis(op.schema))
+            frame.createOrReplaceTempView(op.name)
+
+    return ArrowSparkBackend

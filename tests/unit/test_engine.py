@@ -56,12 +56,18 @@ def test_spark_gives_the_same_result(spark_backend: Any) -> None:
 def test_spark_keeps_nulls_of_arrow_tables(spark_backend: Any) -> None:
     import pyarrow as pa
 
-    table = pa.table(
-        {
-            "id_number": pa.array(["522799196010065029", None], pa.string()),
-            "address": pa.array([None, None], pa.string()),
-            "n_records": pa.array([83, None], pa.int64()),
-        }
+    schema = pa.schema(
+        [("id_number", pa.string()), ("address", pa.string()), ("n_records", pa.int64())]
+    )
+    # Two chunks, as DuckDB returns larger results: pandas-based conversion wrote 'NaN'.
+    table = pa.concat_tables(
+        [
+            pa.table(
+                {"id_number": ["522799196010065029"], "address": [None], "n_records": [83]},
+                schema=schema,
+            ),
+            pa.table({"id_number": [None], "address": [None], "n_records": [None]}, schema=schema),
+        ]
     )
     written = spark_backend.create_table("arrow_nulls", table, overwrite=True)
     rows = written.to_pyarrow().to_pylist()
