@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from dixian.monitor import DEFAULT_FEATURES, RiskModel, build_features
+from dixian.monitor.pipeline import write_period_rows
 from dixian.monitor.synthetic import synthetic_panel
 
 NAMES = [spec.name for spec in DEFAULT_FEATURES]
@@ -35,3 +36,24 @@ def test_spark_scores_equal_duckdb(spark_backend: Any) -> None:
         frame[NAMES], frame.label, X_valid=frame[NAMES], y_valid=frame.label
     )
     np.testing.assert_allclose(model.predict_proba(duck), model.predict_proba(spark))
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_period_rows_are_replaced_on_spark_as_on_duckdb(spark_backend: Any) -> None:
+    def rows(period: str, risk: float) -> pd.DataFrame:
+        return pd.DataFrame({"household_id": ["h1", "h2"], "period": period, "risk": risk})
+
+    for backend in (ibis.duckdb.connect(), spark_backend):
+        if "scores_replaced" in backend.list_tables():
+            backend.drop_table("scores_replaced")
+        write_period_rows(backend, "scores_replaced", rows("2025-01", 0.1), period="2025-01")
+        write_period_rows(backend, "scores_replaced", rows("2025-02", 0.2), period="2025-02")
+        write_period_rows(backend, "scores_replaced", rows("2025-02", 0.3), period="2025-02")
+        table = backend.to_pandas(backend.table("scores_replaced"))
+        by_period = table.groupby("period").risk.agg(["count", "max"]).to_dict("index")
+        assert by_period == {
+            "2025-01": {"count": 2, "max": 0.1},
+            "2025-02": {"count": 2, "max": 0.3},
+        }
+        assert "scores_replaced__next" not in backend.list_tables()

@@ -189,7 +189,14 @@ def write_period_rows(backend: Any, name: str, frame: pd.DataFrame, *, period: s
         old = backend.table(name)
         if list(old.columns) == list(new.columns):
             kept = old.filter(old.period != period).cast(new.schema())
-            backend.create_table(name, kept.union(new), overwrite=True)
+            if backend.name == "duckdb":
+                backend.create_table(name, kept.union(new), overwrite=True)
+                return
+            # Spark refuses to overwrite a table the query reads: stage, then copy back.
+            staged = f"{name}__next"
+            backend.create_table(staged, kept.union(new), overwrite=True)
+            backend.create_table(name, backend.table(staged), overwrite=True)
+            backend.drop_table(staged)
             return
     backend.create_table(name, new, overwrite=True)
 
