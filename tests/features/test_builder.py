@@ -10,7 +10,7 @@ import ibis
 import pytest
 
 from dixian.features import PANEL_COLUMNS, builder, check_panel_table
-from dixian.features.builder import FeatureSettings, build_household_period
+from dixian.features.builder import FeatureSettings, build_household_period, membership_periods
 from tests.features.warehouse import (
     write_links,
     write_membership,
@@ -492,3 +492,25 @@ def test_unknown_farmland_is_the_village_mean_of_registry_households() -> None:
     assert rows.loc["c", "land_area_mu"] == pytest.approx(4.0)  # village v1
     assert rows.loc["d", "land_area_mu"] == pytest.approx(4.0)  # county: no v2 figure
     assert list(rows["land_area_imputed"]) == [False, False, True, True]
+
+
+def test_periods_reach_the_latest_registration_batch_with_rows() -> None:
+    backend = ibis.duckdb.connect()
+    backend.create_table(
+        "household_membership",
+        ibis.memtable({"period": ["2024-01", "2024-02"], "household_id": ["h1", "h1"]}),
+    )
+    assert membership_periods(backend) == ["2024-01", "2024-02"]
+    backend.create_table(
+        "ingest_batches",
+        ibis.memtable(
+            {
+                "dataset": ["household_registration"] * 3 + ["pensions"],
+                "period": ["2024-01", "2024-05", "2024-07", "2024-12"],
+                "rows_accepted": [10, 3, 0, 50],
+            }
+        ),
+    )
+    # Deaths and moves only in 2024-05 (no membership rows); 2024-07 was all quarantined.
+    assert membership_periods(backend)[-1] == "2024-05"
+    assert len(membership_periods(backend)) == 5

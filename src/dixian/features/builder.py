@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 KEYS = ["household_id", "period"]
+# The ingest batch ledger and the dataset whose batches say how far the register reaches.
+_LEDGER_TABLE = "ingest_batches"
+_REGISTRATION_DATASET = "household_registration"
 
 
 @dataclass(frozen=True)
@@ -135,8 +138,14 @@ def _member_grid(backend: BaseBackend, periods: ir.Table) -> ir.Table:
 
 
 def membership_periods(backend: BaseBackend) -> list[str]:
-    """Every month from the first to the last period of `household_membership`."""
-    if MEMBERSHIP_TABLE not in backend.list_tables():
+    """Every month from the first period of `household_membership` to the latest month the
+    household registration covers (its latest membership period or batch, whichever is later).
+
+    A registration batch of only deaths and moves adds no membership rows; without the batch
+    ledger the panel would end months before the register does.
+    """
+    tables = backend.list_tables()
+    if MEMBERSHIP_TABLE not in tables:
         raise UserError(f"table '{MEMBERSHIP_TABLE}' is missing: run 'dixian link' first")
     membership = backend.table(MEMBERSHIP_TABLE)
     bounds = membership.aggregate(first=membership.period.min(), last=membership.period.max())
@@ -144,6 +153,16 @@ def membership_periods(backend: BaseBackend) -> list[str]:
     if row["first"] is None:
         return []
     first, last = (period_index(str(row[key])) for key in ("first", "last"))
+    if _LEDGER_TABLE in tables:
+        ledger = backend.table(_LEDGER_TABLE)
+        registered = ledger.filter(
+            (ledger.dataset == _REGISTRATION_DATASET)
+            & ledger.period.re_search(r"^\d{4}-\d{2}$")
+            & (ledger.rows_accepted > 0)
+        )
+        latest = registered.period.max().to_pyarrow().as_py()
+        if latest is not None:
+            last = max(last, period_index(str(latest)))
     return [period_name(index) for index in range(first, last + 1)]
 
 
