@@ -43,6 +43,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from dixian.errors import ConfigError
+from dixian.link.ledger import no_links
 from dixian.link.records import STAGING_PREFIX, RecordSource, record_sources
 
 CONTEXT_FILE = "context_fields.json"
@@ -278,7 +279,7 @@ def context_links(
         "select distinct dataset, name from weak where dataset is not null"
     ).fetch_arrow_table()
     if weak_keys.num_rows == 0:
-        return _empty_decisions()
+        return no_links()
     con.register("rows", _group_rows(records, weak_keys))
     con.register(
         "_household_datasets",
@@ -305,12 +306,6 @@ def context_links(
     con.execute("drop view known")
     con.execute("drop table candidates")
     return decided
-
-
-def _empty_decisions() -> pa.Table:
-    return pa.table(
-        {"profile_id": pa.array([], pa.string()), "person_id": pa.array([], pa.string())}
-    )
 
 
 __all__ = [

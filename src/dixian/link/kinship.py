@@ -18,6 +18,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from dixian.link.ledger import no_links
+
 REGISTRATION = "household_registration"
 HEAD_PREFIX = "head:"
 
@@ -81,7 +83,7 @@ def household_links(records: ir.Table, con: Any) -> pa.Table:
         "select profile_key from weak anti join decided using (profile_id)"
     ).fetch_arrow_table()
     if open_keys.num_rows == 0:
-        return _empty()
+        return no_links()
     keys = ibis.memtable(open_keys)
     named = records.filter(records["household"].notnull())
     weak_households = _arrow(
@@ -90,7 +92,7 @@ def household_links(records: ir.Table, con: Any) -> pa.Table:
         )
     )
     if weak_households.num_rows == 0:
-        return _empty()
+        return no_links()
     wanted = ibis.memtable(weak_households.select(["dataset", "household"]))
     anchor_rows = _arrow(
         named.semi_join(
@@ -116,9 +118,3 @@ def household_links(records: ir.Table, con: Any) -> pa.Table:
     con.execute("drop view known")
     con.execute("drop view heads")
     return decided
-
-
-def _empty() -> pa.Table:
-    return pa.table(
-        {"profile_id": pa.array([], pa.string()), "person_id": pa.array([], pa.string())}
-    )

@@ -53,6 +53,13 @@ PROFILE_COLUMNS = (
 )
 
 
+def no_links() -> pa.Table:
+    """An empty (profile_id, person_id) link table: a step that decided nothing."""
+    return pa.table(
+        {"profile_id": pa.array([], pa.string()), "person_id": pa.array([], pa.string())}
+    )
+
+
 def open_local(spill_dir: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
     """An in-process DuckDB for the run's bookkeeping, spilling to `spill_dir`."""
     if spill_dir.exists():
