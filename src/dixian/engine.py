@@ -16,6 +16,7 @@ import ibis
 from dixian.errors import ConfigError
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     from ibis.backends import BaseBackend
 
     from dixian.config import Workspace
@@ -47,6 +48,21 @@ def open_backend(workspace: Workspace, *, read_only: bool = False) -> BaseBacken
             metastore_dir=str(workspace.root / "spark-metastore"),
         )
     raise ConfigError(f"engine.kind: unknown engine '{engine.kind}'")
+
+
+def overwrite_table(backend: BaseBackend, name: str, expression: ir.Table) -> None:
+    """Replace table `name` by `expression`, which may read `name` itself.
+
+    DuckDB does that in one statement; Spark refuses to overwrite a table the query reads,
+    so there the result is staged under `<name>__next` and copied back.
+    """
+    if backend.name == "duckdb":
+        backend.create_table(name, expression, overwrite=True)
+        return
+    staged = f"{name}__next"
+    backend.create_table(staged, expression, overwrite=True)
+    backend.create_table(name, backend.table(staged), overwrite=True)
+    backend.drop_table(staged)
 
 
 def open_duckdb(

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dixian.config import Workspace
-from dixian.engine import open_backend
+from dixian.engine import open_backend, overwrite_table
 from dixian.errors import UserError
 from dixian.monitor.alerts import AlertPolicy, alert_status, export_alerts_xlsx, rank_alerts
 from dixian.monitor.card import frame_fingerprint, new_model_id, resolve_model, save_model
@@ -189,14 +189,7 @@ def write_period_rows(backend: Any, name: str, frame: pd.DataFrame, *, period: s
         old = backend.table(name)
         if list(old.columns) == list(new.columns):
             kept = old.filter(old.period != period).cast(new.schema())
-            if backend.name == "duckdb":
-                backend.create_table(name, kept.union(new), overwrite=True)
-                return
-            # Spark refuses to overwrite a table the query reads: stage, then copy back.
-            staged = f"{name}__next"
-            backend.create_table(staged, kept.union(new), overwrite=True)
-            backend.create_table(name, backend.table(staged), overwrite=True)
-            backend.drop_table(staged)
+            overwrite_table(backend, name, kept.union(new))
             return
     backend.create_table(name, new, overwrite=True)
 
