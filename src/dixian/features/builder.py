@@ -31,14 +31,14 @@ from dixian.features.sources import (
     membership_months,
     month_index,
 )
+from dixian.ingest.ledger import LEDGER_TABLE
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
 
 KEYS = ["household_id", "period"]
-# The ingest batch ledger and the dataset whose batches say how far the register reaches.
-_LEDGER_TABLE = "ingest_batches"
+# The dataset whose batches say how far the register reaches.
 _REGISTRATION_DATASET = "household_registration"
 
 
@@ -153,8 +153,8 @@ def membership_periods(backend: BaseBackend) -> list[str]:
     if row["first"] is None:
         return []
     first, last = (period_index(str(row[key])) for key in ("first", "last"))
-    if _LEDGER_TABLE in tables:
-        ledger = backend.table(_LEDGER_TABLE)
+    if LEDGER_TABLE in tables:
+        ledger = backend.table(LEDGER_TABLE)
         registered = ledger.filter(
             (ledger.dataset == _REGISTRATION_DATASET)
             & ledger.period.re_search(r"^\d{4}-\d{2}$")
