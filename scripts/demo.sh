@@ -3,13 +3,9 @@
 # workspace → data standard → simulated department feeds → ingestion and data quality →
 # person and household linkage → household panel (一户一档) → verification (核对) and problem
 # leads → early warning (预警) and cases → web users and how to serve the application.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/_common.sh"
 WS="${1:-demo-workspace}"
 PERSONS="${DEMO_PERSONS:-20000}"
-DIXIAN=".venv/bin/dixian"
-started=$(date +%s)
-step() { printf '\n== %s (%ss)\n' "$1" "$(($(date +%s) - started))"; }
 
 rm -rf "$WS"
 step "1. workspace"

@@ -13,17 +13,13 @@
 # MON_EVAL_THREADS and MON_EVAL_MEMORY_LIMIT (DuckDB threads and memory_limit written into a
 # new workspace's dixian.toml; e.g. 1 and 3GB for a 100,000-person county on a shared machine).
 # The figures go to $MON_EVAL_WS/reports/monitor-evaluation-<period>-budget<B>.json.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/_common.sh"
 WS="${MON_EVAL_WS:-/tmp/mon-eval}"
 PERSONS="${MON_EVAL_PERSONS:-20000}"
 YEARS="${MON_EVAL_YEARS:-4}"
 SEED="${MON_EVAL_SEED:-11}"
 BUDGETS="${MON_EVAL_BUDGETS:-50 100}"
-DIXIAN=".venv/bin/dixian"
 MODE="${1:-}"
-started=$(date +%s)
-step() { printf '\n== %s (%ss)\n' "$1" "$(($(date +%s) - started))"; }
 
 case "$MODE" in
   "" | --features | --fresh) ;;

@@ -8,21 +8,19 @@
 # SPARK_HORIZON). A tiny county's panel is short (household membership ends with the last
 # registration batch that lists a living member: 15 months for 300 persons x 3 years), so the
 # risk model looks 6 months ahead instead of 12 (a 12-month label needs 25 months of panel).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/_common.sh"
 WS="${1:-spark-workspace}"
 PERSONS="${SPARK_PERSONS:-300}"
 YEARS="${SPARK_YEARS:-3}"
 SEED="${SPARK_SEED:-5}"
 HORIZON="${SPARK_HORIZON:-6}"
-DIXIAN="$PWD/.venv/bin/dixian"
-started=$(date +%s)
 cpu_file=$(mktemp)
 trap 'rm -f "$cpu_file"' EXIT
+# Each step is timed here, not only headed as in _common.sh.
 step() {
   local name="$1"
   shift
-  printf '\n== %s (%ss, load %s)\n' "$name" "$(($(date +%s) - started))" \
+  printf '\n== %s (%ss, load %s)\n' "$name" "$(elapsed)" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
   # /usr/bin/time counts only waited-for children (user+sys, peak of one process); perf stat
   # counts every task of the tree, the Spark JVM included.
@@ -52,4 +50,4 @@ step "db upgrade" $DIXIAN db upgrade --workspace "$WS"
 step "monitor train" $DIXIAN monitor train --workspace "$WS" --horizon "$HORIZON"
 step "monitor score" $DIXIAN monitor score --workspace "$WS"
 step "monitor alerts" $DIXIAN monitor alerts --workspace "$WS" --budget 10 --top 5
-printf '\n== spark pipeline finished in %ss; workspace: %s\n' "$(($(date +%s) - started))" "$WS"
+printf '\n== spark pipeline finished in %ss; workspace: %s\n' "$(elapsed)" "$WS"
