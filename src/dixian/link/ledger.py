@@ -7,7 +7,8 @@ step of `dixian link` is a query on them:
 
 - `profiles` — one row per identity profile (`dixian.link.records.distinct_profiles`)
   with `profile_id`, the ID analysis of `dixian.link.identity.analyse_ids` and `_pos`
-  (its position, for reproducible training samples);
+  (the order the engine returned it in, which only orders the tables written; nothing
+  that decides a link depends on it, since a multi-threaded engine does not keep it);
 - `decided` — `profile_id`, `person_id`, `match_method`, `match_probability` of every
   profile decided so far (earlier runs, then each step of this run);
 - `id_person` — valid ID number -> person, for the persons known by ID number;
@@ -231,3 +232,19 @@ from profiles p join decided d using (profile_id)
 """
 
 UNDECIDED_SQL = "select p.* from profiles p anti join decided d using (profile_id)"
+
+# One row per person: the values of its profiles with the most records. Ties (two profiles
+# of as many records) go to the larger profile id, so every run names the same values.
+PERSONS_SQL = f"""
+select person_id,
+       max(id_person) as id_number,
+       arg_max(name, (n_records, profile_id)) as name,
+       arg_max(eff_sex, (n_records, profile_id)) filter (where eff_sex is not null) as sex,
+       arg_max(eff_birth, (n_records, profile_id)) filter (where eff_birth is not null)
+           as birth_date,
+       arg_max(region_code, (n_records, profile_id)) filter (where region_code is not null)
+           as region_code,
+       arg_max(address, (n_records, profile_id)) filter (where address is not null) as address,
+       sum(n_records)::bigint as n_records
+from ({LINKED_SQL}) group by person_id
+"""

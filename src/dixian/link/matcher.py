@@ -274,6 +274,7 @@ class Matcher:
     def predict(self) -> pa.Table:
         """Score candidate pairs; returns one row per pair with probability and evidence.
 
+        Pairs are ordered by (node_id_l, node_id_r), the smaller id on the left.
         Columns: node_id_l, node_id_r, source_l, source_r, match_probability,
         match_weight, gamma_<comparison> for each comparison, and <role>_l / <role>_r
         for the evidence columns present.
@@ -291,7 +292,11 @@ class Matcher:
                     wanted.append(f"{column}_{side}")
         table = pa.Table.from_pandas(frame[wanted], preserve_index=False)
         predictions.drop_table_from_database_and_remove_from_cache()
-        return _orient_pairs(table)
+        # In pair order: the engine returns pairs in an order of its threads' making, and
+        # sums over them (the one-person-per-record posterior) would differ in the last bits.
+        return _orient_pairs(table).sort_by(
+            [("node_id_l", "ascending"), ("node_id_r", "ascending")]
+        )
 
     def level_labels(self) -> dict[str, dict[int, str]]:
         """For each comparison, its gamma values mapped to human-readable level labels."""

@@ -29,17 +29,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from dixian.config import Workspace
 from dixian.engine import open_backend
 from dixian.errors import UserError
-from dixian.link.comparisons import blocking_keys
 from dixian.link.context import (
     CONTEXT_FILE,
     choose_context_fields,
@@ -49,10 +46,10 @@ from dixian.link.context import (
     save_context_fields,
     weak_profiles,
 )
-from dixian.link.identity import person_id_for, repair_ids, workspace_secret
+from dixian.link.identity import repair_ids, workspace_secret
 from dixian.link.kinship import household_links
 from dixian.link.ledger import (
-    LINKED_SQL,
+    PERSONS_SQL,
     UNDECIDED_SQL,
     count,
     decide,
@@ -61,11 +58,9 @@ from dixian.link.ledger import (
     load_profiles,
     open_local,
 )
-from dixian.link.matcher import MatcherOptions, present_roles
-from dixian.link.prepare import prepare_nodes, reachable
+from dixian.link.probabilistic import ProbabilisticStep, RunParams, probabilistic_links
 from dixian.link.records import distinct_profiles, person_records
-from dixian.link.resolve import resolve
-from dixian.link.review import build_review_items, load_review_queue, merge_review_queue
+from dixian.link.review import load_review_queue, merge_review_queue
 from dixian.link.settings import LinkSettings, load_link_settings
 from dixian.link.store import (
     ID_REPAIRS,
@@ -78,7 +73,6 @@ from dixian.link.store import (
     write_table,
 )
 
-PERSON_FILTER = "not (l.source = 'person' and r.source = 'person')"
 Progress = Callable[[str], None]
 
 
@@ -89,19 +83,6 @@ class LinkRun:
     run_id: str
     mode: str
     figures: dict[str, Any] = field(default_factory=dict)
-
-
-_AGGREGATE_SQL = f"""
-select person_id,
-       max(id_person) as id_number,
-       arg_max(name, n_records) as name,
-       arg_max(eff_sex, n_records) filter (where eff_sex is not null) as sex,
-       arg_max(eff_birth, n_records) filter (where eff_birth is not null) as birth_date,
-       arg_max(region_code, n_records) filter (where region_code is not null) as region_code,
-       arg_max(address, n_records) filter (where address is not null) as address,
-       sum(n_records)::bigint as n_records
-from ({LINKED_SQL}) group by person_id
-"""
 
 
 def link_workspace(
@@ -207,115 +188,24 @@ def link_workspace(
         counts["context"] += decide(con, by_household, method="context", probability=1.0)
     con.execute("drop table weak")
 
-    thresholds_figures: dict[str, Any] = {}
-    review_items: pa.Table | None = None
+    step = ProbabilisticStep()
     n_left = count(con, f"select count(*) from ({UNDECIDED_SQL})")
     if n_left:
         say(f"概率匹配 probabilistic linkage of {n_left:,} profiles")
-        reps = con.sql(_AGGREGATE_SQL).fetch_arrow_table()
-        rep_roles = pa.table(
-            {
-                "node_id": pc.binary_join_element_wise("P:", reps.column("person_id"), ""),
-                "source": pa.array(["person"] * reps.num_rows, pa.string()),
-                "name": reps.column("name"),
-                "birth_date": reps.column("birth_date"),
-                "sex": reps.column("sex"),
-                "id_number": reps.column("id_number"),
-                "region_code": reps.column("region_code"),
-                "address": reps.column("address"),
-            }
-        )
-        n_persons = reps.num_rows
-        person_ids = reps.column("person_id")
-        del reps
-        left_profiles = con.sql(
-            f"select profile_id, name, eff_birth, eff_sex, id_norm, region_code, address "
-            f"from ({UNDECIDED_SQL}) order by _pos"
-        ).fetch_arrow_table()
-        leftovers = left_profiles.column("profile_id").to_pylist()
-        left_roles = _record_roles(left_profiles, prefix="R:")
-        del left_profiles
-        nodes = prepare_nodes(
-            pa.concat_tables([rep_roles, left_roles], promote_options="permissive")
-        )
-        del rep_roles, left_roles
-        population = nodes.select(["name_key"])
-        nodes = reachable(
-            nodes,
-            [keys for keys, _ in blocking_keys(present_roles(nodes), flavour=settings.flavour)],
-            fixed_source="person",
-        )
-        options = _options(workspace, settings)
-        model = None if full else _load_model(workspace, settings)
-        if model is None:
-            say("训练匹配模型 training the linkage model")
-            model = _train(con, n_profiles, options=options, settings=settings)
-            _save_model(workspace, settings, model)
-        say("候选对打分与聚类 scoring and clustering candidate pairs")
-        anchors = {f"P:{pid}": pid for pid in person_ids.to_pylist()}
-        del person_ids
-        resolution = resolve(
-            nodes,
-            options=options,
-            target_precision=settings.target_precision,
-            target_recall=settings.target_recall,
-            pair_filter=PERSON_FILTER,
-            model=model,
-            anchors=anchors,
+        step = probabilistic_links(
+            con,
+            RunParams(
+                workspace=workspace, settings=settings, secret=secret, run_id=run_id, full=full
+            ),
+            n_left=n_left,
             must_link=must_link,
             cannot_link=cannot_link,
-            prior=_prior(n_left, n_persons),
-            exclusive_persons=n_persons,
-            frequencies_from=population,
+            say=say,
         )
-        del anchors, nodes, population
-        best: dict[str, float] = {}
-        reviewed_nodes: set[str] = set()
-        accepted = resolution.pairs.filter(pc.equal(resolution.pairs.column("decision"), "accept"))
-        for row in accepted.select(
-            ["node_id_l", "node_id_r", "match_probability", "reviewed"]
-        ).to_pylist():
-            for node in (row["node_id_l"], row["node_id_r"]):
-                best[node] = max(best.get(node, 0.0), float(row["match_probability"]))
-                if row["reviewed"]:
-                    reviewed_nodes.add(node)
-        chosen: dict[str, list[Any]] = {
-            "profile_id": [],
-            "person_id": [],
-            "match_method": [],
-            "match_probability": [],
-        }
-        for profile_id in leftovers:
-            node = f"R:{profile_id}"
-            root = resolution.clusters[node]
-            if root.startswith("R:"):
-                person = person_id_for(secret, "cluster", root[2:])
-                if root == node:
-                    counts["new_person"] += 1
-            else:
-                person = root
-            method = "reviewed" if node in reviewed_nodes else "probabilistic"
-            counts[method] += 1
-            chosen["profile_id"].append(profile_id)
-            chosen["person_id"].append(person)
-            chosen["match_method"].append(method)
-            chosen["match_probability"].append(best.get(node))
-        con.register("_chosen", pa.table(chosen, schema=_DECIDED_SCHEMA))
-        con.execute("insert into decided select * from _chosen")
-        con.unregister("_chosen")
-        review_items = build_review_items(resolution, run_id=run_id)
-        t = resolution.thresholds
-        thresholds_figures = {
-            "accept_threshold": round(t.accept, 6),
-            "reject_threshold": round(t.reject, 6),
-            "expected_precision": round(t.expected_precision, 6),
-            "expected_recall": round(t.expected_recall, 6),
-            "candidate_pairs": resolution.pairs.num_rows,
-        }
-        del resolution
+        counts.update(step.counts)
 
     say("写入结果 writing link tables")
-    persons = con.sql(_AGGREGATE_SQL).fetch_arrow_table()
+    persons = con.sql(PERSONS_SQL).fetch_arrow_table()
     write_table(backend, PERSONS, persons)
     n_persons_all = persons.num_rows
     del persons
@@ -328,7 +218,7 @@ def link_workspace(
     write_table(backend, LINK_PROFILES, link_profiles)
     del link_profiles
     write_person_link(backend, records)
-    new_queue = merge_review_queue(queue, review_items, keep_open=not full)
+    new_queue = merge_review_queue(queue, step.review_items, keep_open=not full)
     write_table(backend, REVIEW_QUEUE, new_queue)
     if repairs.num_rows or read_table_or_none(backend, ID_REPAIRS) is None:
         old = None if full else read_table_or_none(backend, ID_REPAIRS)
@@ -342,7 +232,7 @@ def link_workspace(
         "persons": n_persons_all,
         "links_by_method": counts,
         "review_queue_open": int(pc.sum(pc.equal(new_queue.column("status"), "open")).as_py() or 0),
-        **thresholds_figures,
+        **step.figures,
         "seconds": round(time.perf_counter() - started, 2),
     }
     runs = read_table_or_none(backend, LINK_RUNS)
@@ -366,14 +256,6 @@ def _previous_links(backend: Any) -> pa.Table | None:
     return table
 
 
-_DECIDED_SCHEMA = pa.schema(
-    [
-        ("profile_id", pa.string()),
-        ("person_id", pa.string()),
-        ("match_method", pa.string()),
-        ("match_probability", pa.float64()),
-    ]
-)
 _REPAIR_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -384,85 +266,3 @@ _REPAIR_SCHEMA = pa.schema(
     ]
 )
 _RUN_SCHEMA = pa.schema([("run_id", pa.string()), ("mode", pa.string()), ("figures", pa.string())])
-
-
-def _record_roles(profiles: pa.Table, *, prefix: str, label: bool = False) -> pa.Table:
-    columns: dict[str, Any] = {
-        "node_id": pc.binary_join_element_wise(prefix, profiles.column("profile_id"), ""),
-        "source": pa.array(["record"] * profiles.num_rows, pa.string()),
-        "name": profiles.column("name"),
-        "birth_date": profiles.column("eff_birth"),
-        "sex": profiles.column("eff_sex"),
-        "id_number": profiles.column("id_norm"),
-        "region_code": profiles.column("region_code"),
-        "address": profiles.column("address"),
-    }
-    if label:
-        columns["label"] = pc.if_else(
-            profiles.column("id_consistent"),
-            profiles.column("id_norm"),
-            profiles.column("profile_id"),
-        )
-    return pa.table(columns)
-
-
-def _prior(n_records: int, n_persons: int) -> float:
-    """Prior that a scored pair matches: about one true partner per new profile.
-
-    Only record-record and record-person pairs are ever compared, so the prior is taken
-    over those; a new profile belongs to one known person or shares a new person with
-    another profile, hence about `n_records` true pairs among them.
-    """
-    eligible = n_records * (n_records - 1) / 2 + n_records * n_persons
-    return min(0.5, max(1e-12, n_records / max(eligible, 1.0)))
-
-
-def _options(workspace: Workspace, settings: LinkSettings) -> MatcherOptions:
-    engine = workspace.config.engine
-    return MatcherOptions(
-        flavour=settings.flavour,
-        engine="spark" if engine.kind == "spark" else "duckdb",
-        threads=engine.threads,
-        memory_limit=engine.memory_limit,
-        seed=settings.seed,
-        max_pairs_u=settings.u_sample_pairs,
-        spark_master=engine.spark_master,
-        spark_driver_memory=engine.spark_driver_memory,
-    )
-
-
-def _train(con: Any, n: int, *, options: MatcherOptions, settings: LinkSettings) -> dict[str, Any]:
-    """Train on a sample of all identity profiles (each one a record of some person)."""
-    from dixian.link.matcher import Matcher
-
-    columns = "profile_id, name, eff_birth, eff_sex, id_norm, region_code, address, id_consistent"
-    if n > settings.training_profiles:
-        rng = np.random.default_rng(settings.seed)
-        chosen = np.sort(rng.choice(n, size=settings.training_profiles, replace=False))
-        con.register("_sample", pa.table({"_pos": pa.array(chosen, pa.int64())}))
-        profiles = con.sql(
-            f"select {columns} from profiles semi join _sample using (_pos) order by _pos"
-        ).fetch_arrow_table()
-        con.unregister("_sample")
-    else:
-        profiles = con.sql(f"select {columns} from profiles order by _pos").fetch_arrow_table()
-    nodes = prepare_nodes(_record_roles(profiles, prefix="R:", label=True))
-    return Matcher(nodes, options=options).train()
-
-
-def _model_path(workspace: Workspace, settings: LinkSettings) -> Path:
-    return workspace.artifacts_dir / "link" / f"model_{settings.flavour}.json"
-
-
-def _load_model(workspace: Workspace, settings: LinkSettings) -> dict[str, Any] | None:
-    path = _model_path(workspace, settings)
-    if not path.is_file():
-        return None
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
-
-
-def _save_model(workspace: Workspace, settings: LinkSettings, model: dict[str, Any]) -> None:
-    path = _model_path(workspace, settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(model, ensure_ascii=False, indent=1), encoding="utf-8")
