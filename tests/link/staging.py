@@ -98,4 +98,23 @@ def truth_of(workspace: Workspace) -> dict[str, str]:
     return truth
 
 
-__all__ = ["county", "dt", "illness_rows", "registration_rows", "truth_of", "write_staging"]
+def person_links(workspace: Workspace) -> dict[str, dict[str, Any]]:
+    """_record_id -> its `person_link` row (person_id, match_method, match_probability)."""
+    table = (
+        open_backend(workspace)
+        .table("person_link")
+        .select("_record_id", "person_id", "match_method", "match_probability")
+        .to_pyarrow()
+    )
+    return {row.pop("_record_id"): row for row in table.to_pylist()}
+
+
+__all__ = [
+    "county",
+    "dt",
+    "illness_rows",
+    "person_links",
+    "registration_rows",
+    "truth_of",
+    "write_staging",
+]

@@ -16,10 +16,15 @@ import pytest
 
 import dixian.link.ledger as ledger
 from dixian.config import Workspace
-from dixian.engine import open_backend
 from dixian.link.pipeline import link_workspace
 from dixian.link.training import TRAINING_COLUMNS, training_sample
-from tests.link.staging import county, illness_rows, registration_rows, write_staging
+from tests.link.staging import (
+    county,
+    illness_rows,
+    person_links,
+    registration_rows,
+    write_staging,
+)
 
 # A training sample smaller than the county's profiles, so that which profiles are drawn
 # matters.
@@ -59,16 +64,6 @@ def test_training_sample_does_not_follow_the_load_order() -> None:
     assert everything.num_rows == 500
 
 
-def _links(workspace: Workspace) -> list[dict[str, Any]]:
-    table = (
-        open_backend(workspace)
-        .table("person_link")
-        .select("_record_id", "person_id", "match_method", "match_probability")
-        .to_pyarrow()
-    )
-    return sorted(table.to_pylist(), key=lambda row: row["_record_id"])
-
-
 def test_two_runs_give_the_same_person_link_whatever_order_profiles_come_in(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,7 +77,7 @@ def test_two_runs_give_the_same_person_link_whatever_order_profiles_come_in(
     write_staging(workspace, "chronic_illness", rows)
 
     first = link_workspace(workspace, full=True)
-    links = _links(workspace)
+    links = person_links(workspace)
 
     # The engine hands the profiles over in the reverse order, in small batches.
     read = ledger._batches
@@ -97,4 +92,4 @@ def test_two_runs_give_the_same_person_link_whatever_order_profiles_come_in(
     assert first.figures["profiles"] > 100
     assert first.figures["links_by_method"]["probabilistic"] > 50
     assert second.figures["links_by_method"] == first.figures["links_by_method"]
-    assert _links(workspace) == links
+    assert person_links(workspace) == links

@@ -6,21 +6,23 @@ import pytest
 
 import dixian.link.ledger as ledger
 from dixian.config import Workspace
-from dixian.engine import open_backend
 from dixian.link.pipeline import link_workspace
-from tests.link.staging import county, illness_rows, registration_rows, write_staging
+from tests.link.staging import (
+    county,
+    illness_rows,
+    person_links,
+    registration_rows,
+    write_staging,
+)
 
 FAST = "u_sample_pairs: 100000\n"
 
 
 def _persons(workspace: Workspace) -> dict[str, tuple[str, str]]:
-    table = (
-        open_backend(workspace)
-        .table("person_link")
-        .select("_record_id", "person_id", "match_method")
-        .to_pyarrow()
-    )
-    return {row["_record_id"]: (row["person_id"], row["match_method"]) for row in table.to_pylist()}
+    return {
+        record: (row["person_id"], row["match_method"])
+        for record, row in person_links(workspace).items()
+    }
 
 
 def test_profiles_read_in_small_batches_give_the_same_rule_links(
