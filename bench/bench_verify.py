@@ -28,7 +28,13 @@ import pyarrow as pa
 from dixian.engine import open_duckdb
 from dixian.features import panel_schema
 from dixian.policy import load_policy_set
-from dixian.verify import Declaration, find_problem_leads, verify_application, verify_programs
+from dixian.verify import (
+    Declaration,
+    find_problem_leads,
+    params_function,
+    verify_application,
+    verify_programs,
+)
 from dixian.verify.lookup import prepare_lookups, single_threaded
 
 _HOUSEHOLDS = {"tiny": 2_000, "small": 100_000, "full": 1_000_000}
@@ -231,6 +237,7 @@ def run(size: str, workdir: Path) -> dict[str, object]:
     rng = np.random.default_rng(5)
     timings, cpu_timings = [], []
     id_lookup = persons.column("id_number").to_pylist()
+    params_for_year = params_function(policy_set, "52")
     # As `dixian verify --application` runs: DuckDB on the calling thread only.
     with single_threaded(backend):
         for index in range(_APPLICATIONS[size]):
@@ -250,9 +257,7 @@ def run(size: str, workdir: Path) -> dict[str, object]:
             verify_application(
                 declaration,
                 policy_set=policy_set,
-                params_for_year=lambda year: dict(
-                    policy_set.resolve_parameters(province="52", year=year)
-                ),
+                params_for_year=params_for_year,
                 backend=backend,
             )
             timings.append((time.perf_counter() - tick) * 1000)

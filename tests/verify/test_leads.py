@@ -9,7 +9,7 @@ from typing import Any
 import ibis
 
 from dixian.policy import load_policy_set
-from dixian.verify import find_problem_leads, lead_strength
+from dixian.verify import ProblemLead, find_problem_leads, lead_strength
 from tests.verify.households import PERIOD, elder_alone, family, params_2024, table
 
 # Planted faults: what department data would show for an ineligible beneficiary.
@@ -51,16 +51,21 @@ def _county(seed: int = 7) -> tuple[list[dict[str, Any]], dict[str, str]]:
     return rows, planted
 
 
-def test_every_planted_fault_is_found_without_false_leads() -> None:
-    rows, planted = _county()
-    leads = find_problem_leads(
+def _leads(rows: list[dict[str, Any]], programs: list[str] | None = None) -> list[ProblemLead]:
+    """Problem leads of hand-built households, 2024 default parameters, in-memory DuckDB."""
+    return find_problem_leads(
         table(*rows),
         load_policy_set(),
         params=params_2024(),
         period=PERIOD,
         backend=ibis.duckdb.connect(),
-        programs=["dibao", "tekun"],
+        programs=programs,
     )
+
+
+def test_every_planted_fault_is_found_without_false_leads() -> None:
+    rows, planted = _county()
+    leads = _leads(rows, ["dibao", "tekun"])
     found = {lead.household_id: lead for lead in leads}
     assert set(found) == set(planted)
     for household_id, fault in planted.items():
@@ -76,14 +81,7 @@ def test_leads_are_ranked_by_strength() -> None:
         family("double", vehicle_non_exempt_count=1, business_count=1, business_capital_total=1e6),
         family("clean"),
     ]
-    leads = find_problem_leads(
-        table(*rows),
-        load_policy_set(),
-        params=params_2024(),
-        period=PERIOD,
-        backend=ibis.duckdb.connect(),
-        programs=["dibao"],
-    )
+    leads = _leads(rows, ["dibao"])
     assert [lead.household_id for lead in leads] == ["strong", "double", "weak"]
     assert leads[1].strength == lead_strength([0.85, 0.8])
     assert leads[1].kinds == ("vehicle", "business")
@@ -92,13 +90,7 @@ def test_leads_are_ranked_by_strength() -> None:
 
 def test_non_beneficiaries_are_not_leads() -> None:
     rows = [family("x", is_dibao=False, registry_status="ordinary", public_payroll_count=1)]
-    leads = find_problem_leads(
-        table(*rows),
-        load_policy_set(),
-        params=params_2024(),
-        period=PERIOD,
-        backend=ibis.duckdb.connect(),
-    )
+    leads = _leads(rows)
     assert leads == []
 
 

@@ -9,19 +9,17 @@ import ibis
 import pytest
 
 from dixian.errors import NotFound
-from dixian.verify import Declaration, verify_application
-from dixian.verify.lookup import current_households, members_of, prepare_lookups
+from dixian.policy import load_policy_set
+from dixian.verify import Declaration, params_function, verify_application
+from dixian.verify.lookup import current_households, members_of
 from dixian.verify.member_lookup import (
     LOOKUP_TABLE,
     build_member_lookup,
     declared_rows,
     household_members,
 )
-
-
-def _id(person: str) -> str:
-    return f"5227271980010{int(person[1:]):02d}01X"
-
+from tests.verify.registry import id_number as _id
+from tests.verify.registry import registry_warehouse
 
 _PERSONS = [f"k{i}" for i in range(1, 9)]
 _PERIODS = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
@@ -34,58 +32,26 @@ def _warehouse(*, ledgers: bool = True) -> Any:
     again in g1 in 2024-05; k6 is born into g1 in 2024-03; k7 has no ID number; k8 lives in
     g2 and an earlier death of k8 was corrected (not current).
     """
-    con = ibis.duckdb.connect()
-    con.create_table(
-        "persons",
-        ibis.memtable(
-            {
-                "person_id": _PERSONS,
-                "id_number": [None if p == "k7" else _id(p) for p in _PERSONS],
-            },
-            schema={"person_id": "string", "id_number": "string"},
-        ),
-    )
     rows = [("2024-01", "g1", p) for p in _PERSONS[:5]]
     rows += [("2024-04", "g2", "k4"), ("2024-05", "g1", "k5"), ("2024-03", "g1", "k6")]
     rows += [("2024-01", "g1", "k7"), ("2024-01", "g2", "k8")]
-    con.create_table(
-        "household_membership",
-        ibis.memtable(
-            {
-                "period": [r[0] for r in rows],
-                "household_id": [r[1] for r in rows],
-                "person_id": [r[2] for r in rows],
-            }
-        ),
-    )
     exits = [
         ("k3", "deceased", date(2024, 3, 5), True),
         ("k5", "moved_out", date(2024, 2, 10), True),
         ("k8", "deceased", date(2024, 2, 1), False),
         ("k1", "normal", None, True),
     ]
-    con.create_table(
-        "staging_household_registration",
-        ibis.memtable(
-            {
-                "id_number": [_id(p) for p, *_ in exits],
-                "registration_status": [e[1] for e in exits],
-                "status_date": [e[2] for e in exits],
-                "_is_current": [e[3] for e in exits],
-            },
-            schema={
-                "id_number": "string",
-                "registration_status": "string",
-                "status_date": "date",
-                "_is_current": "boolean",
-            },
-        ),
+    return registry_warehouse(_PERSONS, rows, exits, without_id=("k7",), ledgers=ledgers)
+
+
+def _verify(declaration: Declaration, con: Any) -> Any:
+    policy_set = load_policy_set()
+    return verify_application(
+        declaration,
+        policy_set=policy_set,
+        params_for_year=params_function(policy_set, "52"),
+        backend=con,
     )
-    if ledgers:
-        con.con.execute("CREATE TABLE link_runs AS SELECT 'run1' AS run_id")
-        con.con.execute("CREATE TABLE ingest_batches AS SELECT 7::BIGINT AS batch_seq")
-    prepare_lookups(con)
-    return con
 
 
 def test_lookup_agrees_with_the_source_tables() -> None:
@@ -131,9 +97,6 @@ def test_without_ledgers_there_is_no_lookup() -> None:
 def test_applications_get_the_same_members_either_way(ledgers: bool) -> None:
     """The application's member comparison does not depend on which path answered."""
     con = _warehouse(ledgers=ledgers)
-    from dixian.policy import load_policy_set
-
-    policy_set = load_policy_set()
     panel = {
         "household_id": ["g1"],
         "period": ["2024-06"],
@@ -144,12 +107,7 @@ def test_applications_get_the_same_members_either_way(ledgers: bool) -> None:
     declaration = Declaration.model_validate(
         {"members": [{"id_number": _id("k1")}, {"id_number": _id("k3")}]}
     )
-    result = verify_application(
-        declaration,
-        policy_set=policy_set,
-        params_for_year=lambda year: dict(policy_set.resolve_parameters(province="52", year=year)),
-        backend=con,
-    )
+    result = _verify(declaration, con)
     assert result.household_id == "g1"
     assert result.registered_members == 4
     items = sorted((d.item, str(d.declared or d.recorded)[-4:]) for d in result.discrepancies)
@@ -161,9 +119,6 @@ def test_applications_get_the_same_members_either_way(ledgers: bool) -> None:
 @pytest.mark.parametrize("ledgers", [True, False])
 def test_members_registered_only_after_the_period_are_not_found(ledgers: bool) -> None:
     con = _warehouse(ledgers=ledgers)
-    from dixian.policy import load_policy_set
-
-    policy_set = load_policy_set()
     con.create_table(
         "household_period",
         ibis.memtable({"household_id": ["g1"], "period": ["2023-12"], "member_count": [1]}),
@@ -172,11 +127,4 @@ def test_members_registered_only_after_the_period_are_not_found(ledgers: bool) -
         {"period": "2023-12", "members": [{"id_number": _id("k1")}]}
     )
     with pytest.raises(NotFound):
-        verify_application(
-            declaration,
-            policy_set=policy_set,
-            params_for_year=lambda year: dict(
-                policy_set.resolve_parameters(province="52", year=year)
-            ),
-            backend=con,
-        )
+        _verify(declaration, con)

@@ -15,6 +15,7 @@ from dixian.features import panel_schema
 from dixian.verify import Status
 from tests.conftest import run_cli
 from tests.verify.households import family
+from tests.verify.registry import OtherEngine
 
 _IDS = {
     "p1": "52272719800101001X",
@@ -173,20 +174,6 @@ def test_application_human_output_and_errors(workspace: Workspace, tmp_path: Pat
     assert "no declared member was found" in result.stderr
 
 
-class _OtherEngine:
-    """The workspace backend seen as a non-DuckDB engine: lookups take the Ibis path."""
-
-    name = "other"
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-
-    def __getattr__(self, attribute: str) -> Any:
-        if attribute == "con":
-            raise AttributeError(attribute)
-        return getattr(self._backend, attribute)
-
-
 def test_lookups_agree_on_both_paths(workspace: Workspace) -> None:
     from dixian.verify.lookup import (
         members_of,
@@ -198,7 +185,7 @@ def test_lookups_agree_on_both_paths(workspace: Workspace) -> None:
     _county(workspace)
     backend = open_backend(workspace)
     assert len(prepare_lookups(backend)) == 5
-    other = _OtherEngine(backend)
+    other = OtherEngine(backend)
     ids = [_IDS["p1"], _IDS["p4"], "522727199901010011"]
     for engine in (backend, other):
         found = sorted(memberships_of(engine, ids, "2024-06"), key=lambda r: r["id_number"])

@@ -33,6 +33,7 @@ from dixian.verify.workspace import (
     VerificationRun,
     latest_period,
     open_panel,
+    params_function,
     run_application,
     run_batch,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "latest_period",
     "lead_strength",
     "open_panel",
+    "params_function",
     "program_statuses",
     "program_table",
     "read_declaration",
