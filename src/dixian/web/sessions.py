@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
+from dixian.cases import service
 from dixian.cases.actor import Actor
 from dixian.cases.models import User, WebSession
-from dixian.web.audit import audit
 from dixian.web.settings import WebSettings
 
 # Refreshing last_seen_at on every request would make each page a write; a short grace keeps
@@ -112,7 +112,7 @@ def resolve_session(
     user = web_session.user
     reason = _ended_because(web_session, settings, now)
     if reason is not None:
-        audit(
+        service.record_event(
             session,
             actor=Actor.from_user(user, source_ip=web_session.ip),
             event_code="SESSION_EXPIRED",
@@ -135,7 +135,7 @@ def end_session(session: Session, *, token: str, actor: Actor, now: datetime) ->
     )
     if web_session is None:
         return False
-    audit(
+    service.record_event(
         session,
         actor=actor,
         event_code="LOGOUT",
