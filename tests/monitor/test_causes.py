@@ -85,6 +85,8 @@ def test_reason_rendered_for_every_cause(cause: str) -> None:
         "chronic_illness_members": 0.0,
         "disabled_members": 1.0,
         "severe_disabled_members": 1.0,
+        "new_disabled_members": 1.0,
+        "injury_oop_12m": 8000.0,
         "schooling_cost_12m": 12000.0,
         "schooling_share": 0.4,
         "students_high_school": 1.0,
@@ -108,6 +110,19 @@ def test_reason_rendered_for_every_cause(cause: str) -> None:
     reason = render_reason(cause, values, features=DEFAULT_FEATURES)
     assert reason.startswith(cause_labels()[cause] + "：")
     assert len(reason) > len(cause_labels()[cause]) + 1
+
+
+def test_reasons_of_an_injury_and_a_new_disability() -> None:
+    accident = render_reason(
+        "accident", {"injury_oop_12m": 12_400.0, "labourer_shock": 0.0}, features=DEFAULT_FEATURES
+    )
+    assert accident == "因意外事故：外伤住院自付 1.2 万元"
+    disability = render_reason(
+        "disability",
+        {"new_disabled_members": 1.0, "disabled_members": 2.0, "severe_disabled_members": 0.0},
+        features=DEFAULT_FEATURES,
+    )
+    assert disability == "因残：近12个月新增残疾 1 人；家中 2 名残疾人"
 
 
 def test_reason_uses_the_households_own_values() -> None:
@@ -235,3 +250,68 @@ def test_cost_named_primary_keeps_contributions_and_moves_the_model_cause_second
     runner_up = runner_up.where(runner_up != "disaster", plain.secondary).fillna("")
     assert (costed.secondary.fillna("") == runner_up.where(runner_up != "disaster", "")).all()
     assert (runner_up != "").any()
+
+
+def test_an_injury_stay_is_an_accident_and_the_wages_lost_go_with_it() -> None:
+    X = pd.DataFrame(
+        [
+            # 8,000 of 14,000 medical bills were an injury's stay; wages 4 × 3,333 lost.
+            _household(medical_oop_12m=14_000.0, injury_oop_12m=8_000.0, wage_pc_change=-0.4),
+            # The same with a job-loss record: the wages are the job's.
+            _household(
+                medical_oop_12m=14_000.0,
+                injury_oop_12m=8_000.0,
+                wage_pc_change=-0.4,
+                job_loss=1.0,
+            ),
+        ]
+    )
+    costs = event_costs(X)
+    assert costs.loc[0, "accident"] == pytest.approx(8_000.0 + 40_000.0 / 3)
+    assert costs.loc[0, "illness"] == pytest.approx(6_000.0)
+    assert costs.loc[0, "unstable_employment"] == 0.0
+    assert costs.loc[1, "accident"] == pytest.approx(8_000.0)
+    assert costs.loc[1, "unstable_employment"] == pytest.approx(40_000.0 / 3)
+    primary, _ = primary_by_cost(X, material_share=0.25)
+    assert primary.tolist() == ["accident", "unstable_employment"]
+
+
+def test_a_labourers_death_takes_the_farm_income_lost_with_him() -> None:
+    X = pd.DataFrame(
+        [
+            _household(labourer_shock=1.0, income_operating_pc=1_000.0, operating_pc_change=-0.5),
+            # A severe disability certified this year is a labourer shock too, not a death.
+            _household(
+                labourer_shock=1.0,
+                new_disabled_members=1.0,
+                income_operating_pc=1_000.0,
+                operating_pc_change=-0.5,
+            ),
+        ]
+    )
+    costs = event_costs(X)
+    assert costs.loc[0, "accident"] == pytest.approx(4_000.0)
+    assert costs.loc[0, "failed_project"] == 0.0
+    assert costs.loc[1, "accident"] == 0.0
+    assert costs.loc[1, "failed_project"] == pytest.approx(4_000.0)
+
+
+def test_a_new_disability_takes_the_wages_lost_and_is_named_without_a_cost() -> None:
+    X = pd.DataFrame(
+        [
+            # A member newly certified disabled, wages 4 × 2,500 lost, no job-loss record.
+            _household(new_disabled_members=1.0, wage_pc_change=-1 / 3),
+            # Nothing else happened: the certificate is the event.
+            _household(new_disabled_members=1.0),
+            # A long-standing disability is no event: wages lost are the job's.
+            _household(disabled_members=1.0, wage_pc_change=-1 / 3),
+            # A costlier material event still comes first.
+            _household(new_disabled_members=1.0, disaster_loss_12m=20_000.0),
+        ]
+    )
+    costs = event_costs(X)
+    assert costs.loc[0, "disability"] == pytest.approx(10_000.0)
+    assert costs.loc[0, "unstable_employment"] == 0.0
+    assert costs.loc[2, "disability"] == 0.0
+    primary, _ = primary_by_cost(X, material_share=0.25)
+    assert primary.tolist() == ["disability", "disability", None, "disaster"]

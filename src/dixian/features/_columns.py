@@ -80,7 +80,6 @@ def _school_year(end: ir.DateValue) -> ir.IntegerValue:
 
 def labour(backend: BaseBackend, grid: ir.Table, settings: FeatureSettings) -> _Part | None:
     """Labour capacity, dependants, disability, illness and students, as at the period's end."""
-    del settings
     flags = grid.select("household_id", "period", "person_id", "age", "p_month", "period_end")
     evidence: list[ir.Table] = []
     conditions: dict[str, ir.Table] = {}
@@ -101,9 +100,15 @@ def labour(backend: BaseBackend, grid: ir.Table, settings: FeatureSettings) -> _
         joined = rows.inner_join(g, [rows.person_id == g.g_person, rows.e_month <= g.p_month])
         if name == "disability":
             per = joined.group_by(["household_id", "period", "person_id"]).aggregate(
-                is_disabled=ibis.literal(True), is_severe=joined.severe.any()
+                is_disabled=ibis.literal(True),
+                is_severe=joined.severe.any(),
+                # Certified for the first time within the window: a disability onset.
+                is_new_disabled=joined.e_month.min()
+                > joined.p_month.max() - settings.window_months,
             )
             evidence.append(_evidence(joined, "disabled_count"))
+            recent = joined.e_month > joined.p_month - settings.window_months
+            evidence.append(_evidence(joined, "disability_onset_12m", recent))
         else:
             per = joined.group_by(["household_id", "period", "person_id"]).aggregate(
                 is_serious=(joined.illness_kind == "serious").any(),
@@ -156,6 +161,7 @@ def labour(backend: BaseBackend, grid: ir.Table, settings: FeatureSettings) -> _
         ),
         disabled_count=flags.count(where=flag("is_disabled")),
         severe_disabled_count=flags.count(where=severe),
+        disability_onset_12m=flags.count(where=flag("is_new_disabled")),
         serious_illness_count=flags.count(where=flag("is_serious")),
         chronic_illness_count=flags.count(where=flag("is_chronic")),
         students_compulsory=flags.count(where=_stage_in(stage, COMPULSORY_STAGES)),

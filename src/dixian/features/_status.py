@@ -149,6 +149,19 @@ def assets(
     return collected.part()
 
 
+# Words of a diagnosis that make a claim an injury's (ICD-10 chapter XIX, 损伤、中毒及外因):
+# fractures, injuries, burns and scalds, wounds, poisoning.
+INJURY_TERMS = ("骨折", "损伤", "外伤", "创伤", "烧伤", "烫伤", "中毒", "多发伤")
+
+
+def is_injury(diagnosis: ir.StringValue) -> ir.BooleanValue:
+    """Whether a claim's diagnosis text names an injury (never NULL: Spark counts NULL as NULL)."""
+    hit = ibis.literal(False)
+    for term in INJURY_TERMS:
+        hit |= diagnosis.contains(term)
+    return hit.fill_null(False)
+
+
 def spending(
     backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
 ) -> _Part | None:
@@ -156,13 +169,16 @@ def spending(
     values: ir.Table | None = None
     evidence: list[ir.Table] = []
     claims = linked_rows(
-        backend, "medical_claims", ["visit_type", "settlement_date", "out_of_pocket"]
+        backend,
+        "medical_claims",
+        ["visit_type", "settlement_date", "out_of_pocket", "diagnosis_category"],
     )
     if claims is not None:
         joined = window(
             _with_month(claims, "settlement_date"), grid, "e_month", settings.window_months
         )
         outpatient = joined.visit_type.isin(["outpatient", "chronic_outpatient"])
+        injury = is_injury(joined.diagnosis_category)
         values = joined.group_by(KEYS).aggregate(
             medical_oop_12m=joined.out_of_pocket.sum(),
             medical_oop_inpatient_12m=joined.out_of_pocket.sum(
@@ -171,8 +187,10 @@ def spending(
             medical_oop_outpatient_month=joined.out_of_pocket.sum(
                 where=outpatient & (joined.e_month == joined.p_month)
             ),
+            medical_oop_injury_12m=joined.out_of_pocket.sum(where=injury),
         )
         evidence.append(_evidence(joined, "medical_oop_12m"))
+        evidence.append(_evidence(joined, "medical_oop_injury_12m", injury))
     students = linked_rows(
         backend, "students", ["school_stage", "school_year", "annual_fees", "aid_amount"]
     )

@@ -341,6 +341,16 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         _P,
     ),
     _c(
+        "medical_oop_injury_12m",
+        _F,
+        "yuan/year",
+        "外伤住院自付",
+        "Out-of-pocket of claims with an injury diagnosis (fracture, injury, burn, poisoning), "
+        "12 months.",
+        ("medical_claims",),
+        _P,
+    ),
+    _c(
         "medical_oop_outpatient_month",
         _F,
         "yuan/month",
@@ -386,6 +396,15 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         "persons",
         "重度残疾人数",
         "Members with disability grade 1 or 2.",
+        ("disability",),
+        _FL,
+    ),
+    _c(
+        "disability_onset_12m",
+        _I,
+        "persons",
+        "新增残疾人数",
+        "Members whose first disability certificate was issued in the 12 months up to the period.",
         ("disability",),
         _FL,
     ),

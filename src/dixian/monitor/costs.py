@@ -4,19 +4,28 @@ A caseworker names the cause of a fall from the event that cost the family most:
 bills of an illness, the harvest a flood took, the wages lost with a job. This module estimates
 those costs over the 12 months up to the period from the panel's values as of the period:
 
-- illness (因病): out-of-pocket medical spending;
-- accident (因意外事故): the medical spending of a household whose labour-capable member died,
-  fell seriously ill or was disabled (`labourer_shock`) while nobody has a registered serious
-  illness (大病): the bills are an injury's, not a disease's;
+- illness (因病): out-of-pocket medical spending other than an injury's;
+- accident (因意外事故): the out-of-pocket of hospital stays with an injury diagnosis
+  (`injury_oop_12m`), and all medical spending of a household whose labour-capable member died
+  (`labourer_shock` with neither a registered serious illness nor a new disability: a
+  working-age death without a disease on record);
 - disaster (因灾): the registered disaster loss;
 - schooling (因学): non-compulsory schooling costs;
 - job loss (因务工就业不稳): wages lost, the wage income of a year earlier minus today's;
-- failed project (因产业项目失败): operating income lost the same way.
+- failed project (因产业项目失败): operating income lost the same way;
+- disability (因残): a disability costs labour, not bills: the wages lost by a household
+  with a member certified disabled for the first time in the 12 months (`new_disabled_members`).
+
+Income lost goes to the labour event that explains it. Wages lost with no job-loss record go to
+a new disability, else to an accident (an injury stay or a labourer's death); operating income
+lost (the panel's estimate of farm income stands on the farm labourers) goes to an accident
+when a labourer died; otherwise to job loss and failed project.
 
 An event is *material* when it cost at least `MATERIAL_SHARE` of the household's income of the
 12 months (the panel's `income_net_total`). `primary_by_cost` names the costliest material
-event; the grouped model contributions still give every cause's share of the risk and the
-reasons. Disability (因残) costs labour rather than money and is left to the contributions.
+event; a household whose only event is a member's new disability is named 因残 whatever it
+cost (the certificate is the event). The grouped model contributions still give every cause's
+share of the risk and the reasons.
 """
 
 from __future__ import annotations
@@ -60,6 +69,11 @@ def _lost(X: pd.DataFrame, level: str, change: str) -> np.ndarray:
     return result
 
 
+def _positive(X: pd.DataFrame, name: str) -> np.ndarray:
+    result: np.ndarray = np.nan_to_num(_column(X, name), nan=0.0) > 0
+    return result
+
+
 def event_costs(X: pd.DataFrame) -> pd.DataFrame:
     """Estimated cost in yuan of each event cause over the 12 months up to the period.
 
@@ -68,19 +82,31 @@ def event_costs(X: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         One column per event cause (illness, accident, disaster, schooling,
-        unstable_employment, failed_project), 0 where the data show no such event.
+        unstable_employment, failed_project, disability), 0 where the data show no such event.
     """
-    medical = np.nan_to_num(_column(X, "medical_oop_12m"), nan=0.0)
-    shock = np.nan_to_num(_column(X, "labourer_shock"), nan=0.0) > 0
-    serious = np.nan_to_num(_column(X, "serious_illness_members"), nan=0.0) > 0
-    injury = shock & ~serious
+    medical = np.fmax(np.nan_to_num(_column(X, "medical_oop_12m"), nan=0.0), 0.0)
+    injury = np.clip(np.nan_to_num(_column(X, "injury_oop_12m"), nan=0.0), 0.0, medical)
+    onset = _positive(X, "new_disabled_members")
+    job = _positive(X, "job_loss")
+    death = _positive(X, "labourer_shock") & ~_positive(X, "serious_illness_members") & ~onset
+    accident_bills = np.where(death, medical, injury)
+    wages = _lost(X, "income_wages_pc", "wage_pc_change")
+    operating = _lost(X, "income_operating_pc", "operating_pc_change")
+    injured = death | (injury > 0)
+    wages_to = np.where(
+        job, "job", np.where(onset, "disability", np.where(injured, "accident", "job"))
+    )
+    operating_to_accident = death
     costs = {
-        "illness": np.where(injury, 0.0, medical),
-        "accident": np.where(injury, medical, 0.0),
+        "illness": medical - accident_bills,
+        "accident": accident_bills
+        + np.where(wages_to == "accident", wages, 0.0)
+        + np.where(operating_to_accident, operating, 0.0),
         "disaster": np.nan_to_num(_column(X, "disaster_loss_12m"), nan=0.0),
         "schooling": np.nan_to_num(_column(X, "schooling_cost_12m"), nan=0.0),
-        "unstable_employment": _lost(X, "income_wages_pc", "wage_pc_change"),
-        "failed_project": _lost(X, "income_operating_pc", "operating_pc_change"),
+        "unstable_employment": np.where(wages_to == "job", wages, 0.0),
+        "failed_project": np.where(operating_to_accident, 0.0, operating),
+        "disability": np.where(wages_to == "disability", wages, 0.0),
     }
     return pd.DataFrame(costs, index=X.index).clip(lower=0.0)
 
@@ -107,5 +133,9 @@ def primary_by_cost(
     best = np.argmax(key, axis=1)
     has = material.any(axis=1)
     names = np.asarray(costs.columns, dtype=object)
-    primary = np.where(has, names[best], None)
+    # A new disability is an event even when it cost no money the data show.
+    disabled = ~has & _positive(X, "new_disabled_members")
+    fallback = np.full(len(X), None, dtype=object)
+    fallback[disabled] = "disability"
+    primary = np.where(has, names[best], fallback)
     return pd.Series(primary, index=X.index, dtype="object"), costs

@@ -130,6 +130,14 @@ DEFAULT_FEATURES: tuple[FeatureSpec, ...] = (
         "severe_disabled_members", "severe_disabled_count", "last", "disability", 1, "重度残疾人数"
     ),
     _spec(
+        "new_disabled_members",
+        "disability_onset_12m",
+        "last",
+        "disability",
+        1,
+        "近12个月新增残疾人数",
+    ),
+    _spec(
         "schooling_cost_12m",
         "schooling_cost_noncompulsory_12m",
         "last",
@@ -151,6 +159,7 @@ DEFAULT_FEATURES: tuple[FeatureSpec, ...] = (
     _spec("disaster_loss_12m", "disaster_loss_12m", "last", "disaster", 1, "灾害损失"),
     _spec("disaster_affected", "disaster_affected_12m", "last", "disaster", 1, "近12个月受灾"),
     _spec("labourer_shock", "labourer_shock_12m", "last", "accident", 1, "主要劳动力变故"),
+    _spec("injury_oop_12m", "medical_oop_injury_12m", "last", "accident", 1, "外伤住院自付"),
     _spec("months_since_shock", "months_since_last_shock", "last", "other", -1, "距最近变故月数"),
     _spec(
         "labour_members", "labour_capacity_count", "last", "lack_of_labour", -1, "有劳动能力人数"

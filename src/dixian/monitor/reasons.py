@@ -82,6 +82,11 @@ _TEMPLATES: dict[str, tuple[Clause, ...]] = {
     ),
     "disability": (
         Clause(
+            ("new_disabled_members",),
+            lambda v: f"近12个月新增残疾 {_v(v, 'new_disabled_members'):.0f} 人",
+            lambda v: _v(v, "new_disabled_members") > 0,
+        ),
+        Clause(
             ("disabled_members",),
             lambda v: f"家中 {_v(v, 'disabled_members'):.0f} 名残疾人",
             lambda v: _v(v, "disabled_members") > 0,
@@ -127,6 +132,11 @@ _TEMPLATES: dict[str, tuple[Clause, ...]] = {
         ),
     ),
     "accident": (
+        Clause(
+            ("injury_oop_12m",),
+            lambda v: f"外伤住院自付 {wan(_v(v, 'injury_oop_12m'))}",
+            lambda v: _v(v, "injury_oop_12m") > 0,
+        ),
         Clause(
             ("labourer_shock",),
             lambda v: "近12个月主要劳动力死亡、重病或致残",

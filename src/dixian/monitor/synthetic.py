@@ -184,6 +184,10 @@ def synthetic_panel(
             "chronic_illness_count": static(chronic),
             "disabled_count": static(disabled),
             "severe_disabled_count": static(severe),
+            # The process's disabilities are there from the start and its lost labourers have
+            # no hospital stay: no new disability, no injury bills.
+            "disability_onset_12m": static(np.zeros(n, dtype=int)),
+            "medical_oop_injury_12m": static(np.zeros(n)),
             "students_high_school": static(high_school),
             "students_tertiary": static(tertiary),
             "disaster_loss_12m": flat(_rolling12(disaster_loss)),

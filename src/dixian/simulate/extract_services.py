@@ -11,6 +11,11 @@ from dixian.simulate.population import age_at
 
 _CHRONIC = np.array(["高血压", "糖尿病", "慢性阻塞性肺疾病", "冠心病", "类风湿关节炎", "慢性肾病"])
 _SERIOUS = np.array(["恶性肿瘤", "尿毒症", "脑卒中", "白血病", "重性精神障碍", "心脏病手术"])
+# Injury diagnoses (ICD-10 chapter XIX, 损伤、中毒): what a claim for an accident's hospital
+# stay carries in its diagnosis text.
+INJURY_DIAGNOSES = np.array(
+    ["四肢骨折", "脊柱骨折", "颅脑损伤", "胸腹部损伤", "多发性损伤", "烧伤", "农药中毒"]
+)
 _PLATES = np.array(list("ABCDEFGHJK"))
 
 
@@ -24,10 +29,16 @@ def _lookup_household(ex: Extractor, m: int, persons: np.ndarray) -> np.ndarray:
 
 def medical_claims(ex: Extractor) -> Iterator[Batch]:
     """Inpatient stays after serious illness and accidents, chronic outpatient visits, and a
-    thin stream of ordinary outpatient visits."""
+    thin stream of ordinary outpatient visits.
+
+    An accident's stay is settled in the month of the accident with an injury diagnosis; it is
+    charged to the household the victim belonged to (a fatal accident's emergency care too: the
+    victim is no longer a member at the month's end).
+    """
     s = ex.s
     rng = ex.rng
     onset = ex.events("illness_onset")
+    accidents = _accidents(ex)
     chronic_visit = s.p("chronic") & (rng.uniform(0, 1, s.n_persons) < 0.35)
     serial = 0
     for m in range(ex.visible):
@@ -50,6 +61,18 @@ def medical_claims(ex: Extractor) -> Iterator[Batch]:
                         _SERIOUS[rng.integers(0, _SERIOUS.size, int(ok.sum()))],
                     )
                 )
+        if accidents:
+            rows = np.flatnonzero(ex.month_index_of(accidents["date"]) == m)
+            parts.append(
+                (
+                    accidents["person"][rows],
+                    accidents["household"][rows],
+                    np.full(rows.size, "inpatient"),
+                    # The simulator's amount is the out-of-pocket part, as for an illness.
+                    accidents["amount"][rows] / 0.35,
+                    INJURY_DIAGNOSES[rng.integers(0, INJURY_DIAGNOSES.size, rows.size)],
+                )
+            )
         chronic_now = chronic_visit[persons] & (rng.uniform(0, 1, persons.size) < 0.5)
         p_rows, hh = persons[chronic_now], households[chronic_now]
         parts.append(
@@ -116,6 +139,16 @@ def medical_claims(ex: Extractor) -> Iterator[Batch]:
             "out_of_pocket": oop,
         }
         yield Batch(_period(ex, m), cols, p_rows, h_rows)
+
+
+def _accidents(ex: Extractor) -> dict[str, np.ndarray]:
+    """The simulator's accidents (shock log rows of kind `accident`): person, household, date,
+    amount (the out-of-pocket medical cost)."""
+    shocks = ex.events("shock")
+    if not shocks:
+        return {}
+    rows = np.flatnonzero(shocks["kind"] == "accident")
+    return {name: shocks[name][rows] for name in ("person", "household", "date", "amount")}
 
 
 def chronic_illness(ex: Extractor) -> Iterator[Batch]:
