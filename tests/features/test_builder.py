@@ -360,6 +360,9 @@ def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
     stored = warehouse.table("household_period").to_pandas()
     jan24 = stored[(stored.household_id == "h1") & (stored.period == "2024-01")].iloc[0]
     assert jan24["income_change_yoy"] == pytest.approx(-1.0)  # history came from 2023-01
+    # The new panel was renamed into place; no staged copy or intermediate is left behind.
+    left = [t for t in warehouse.list_tables() if t.endswith("__new") or t.startswith("_features_")]
+    assert left == []
 
 
 @pytest.mark.spark

@@ -401,7 +401,7 @@ def _materialise(backend: BaseBackend, name: str, expression: ir.Table) -> ir.Ta
 
 
 def drop_intermediates(backend: BaseBackend) -> None:
-    """Drop the intermediate tables a build left (a no-op for temporary ones)."""
+    """Drop the intermediate tables a build left (temporary ones too: they hold spill space)."""
     for name in backend.list_tables():
         if name.startswith(INTERMEDIATE_PREFIX):
             backend.drop_table(name, force=True)
