@@ -129,3 +129,69 @@ def test_xlsx_has_one_sheet_per_township(tmp_path: Path) -> None:
     assert sheet.cell(3, 2).value == "新增"
     assert sheet.cell(3, 8).value.startswith("因病")
     assert sheet.max_row == 4
+
+
+def test_need_allocation_splits_the_same_total_by_largest_remainder() -> None:
+    from dixian.monitor.alerts import allocate_by_need
+
+    budgets = allocate_by_need({"a": 2.0, "b": 1.0, "c": 1.0}, total=10)
+    # Quotas 5, 2.5, 2.5: one place left for the equal remainders, the first name takes it.
+    assert budgets == {"a": 5, "b": 3, "c": 2}
+    assert sum(allocate_by_need({"a": 0.33, "b": 0.33, "c": 0.34}, total=7).values()) == 7
+    assert allocate_by_need({"a": 0.0, "b": 0.0}, total=4) == {"a": 2, "b": 2}
+
+
+def test_need_allocation_moves_places_to_the_needier_township() -> None:
+    scores = _scores()
+    # Township 002 is much riskier: under `need` it gets more of the same 6 places.
+    scores.loc[scores.household_id.str.startswith("T002"), "risk"] = 0.95
+    equal = rank_alerts(scores, empty_hits(), policy=AlertPolicy(budget=3))
+    need = rank_alerts(scores, empty_hits(), policy=AlertPolicy(budget=3, allocation="need"))
+    assert equal[equal.alerted].groupby("jurisdiction").size().to_dict() == {
+        "522799001": 3,
+        "522799002": 3,
+    }
+    counts = need[need.alerted].groupby("jurisdiction").size().to_dict()
+    assert sum(counts.values()) == 6
+    assert counts["522799002"] > counts["522799001"]
+    with pytest.raises(UserError):
+        AlertPolicy(allocation="biggest")  # type: ignore[arg-type]
+
+
+def test_equal_priorities_follow_the_raw_log_odds() -> None:
+    scores = _scores()
+    # Isotonic calibration gives a band of households one probability.
+    scores["risk"] = 0.4
+    scores["raw_logodds"] = [float(i % 10) for i in range(len(scores))]
+    ranked = rank_alerts(scores, empty_hits(), policy=AlertPolicy(budget=2))
+    top = ranked[ranked.alerted & (ranked.jurisdiction == "522799001")]
+    assert sorted(top.household_id) == ["T001-8", "T001-9"]
+    # Without raw scores the household id decides.
+    plain = rank_alerts(
+        scores.drop(columns="raw_logodds"), empty_hits(), policy=AlertPolicy(budget=2)
+    )
+    top = plain[plain.alerted & (plain.jurisdiction == "522799001")]
+    assert sorted(top.household_id) == ["T001-0", "T001-1"]
+
+
+def test_only_informative_triggers_weigh() -> None:
+    from dixian.monitor.alerts import trigger_lifts, with_card_lift
+
+    hits = pd.DataFrame(
+        [_hit("T001-8", "disaster", always=False), _hit("T001-9", "income_drop", always=False)],
+        columns=HIT_COLUMNS,
+    )
+    lift = {"disaster": 0.9, "income_drop": 2.4}
+    policy = with_card_lift(AlertPolicy(budget=1, trigger_weight=0.9), {"trigger_lift": lift})
+    ranked = rank_alerts(_scores(), hits, policy=policy).set_index("household_id")
+    assert ranked.loc["T001-8", "priority"] == pytest.approx(0.9 - 0.64)
+    assert ranked.loc["T001-9", "priority"] == pytest.approx(1 - (1 - (0.9 - 0.72)) * 0.1)
+    assert ranked.loc["T001-9", "alerted"]
+    # Scope `all`: the disaster weighs too.
+    every = rank_alerts(
+        _scores(), hits, policy=AlertPolicy(trigger_weight=0.9, trigger_scope="all")
+    )
+    assert every.set_index("household_id").loc["T001-8", "priority"] > 0.9
+    # Lift: the fall rate of households with the hit over the overall rate.
+    labels = pd.Series([1, 0, 0, 0], index=["T001-8", "T001-9", "T001-1", "T001-2"])
+    assert trigger_lifts(labels, hits) == {"disaster": 4.0, "income_drop": 0.0}

@@ -40,6 +40,7 @@ def test_held_out_evaluation_beats_the_rule_baseline() -> None:
         test_period="2024-04",
         true_causes=causes,
         model_params={"n_estimators": 150},
+        lead_lookback=3,
     )
     assert figures["periods"]["validation"] == "2023-04"
     assert all(period <= "2022-04" for period in figures["periods"]["train"])
@@ -52,6 +53,22 @@ def test_held_out_evaluation_beats_the_rule_baseline() -> None:
     assert 0.0 <= figures["primary_cause_accuracy"] <= 1.0
     assert figures["primary_cause_checked"] > 0
     assert figures["lead_time"]["count"] == figures["alerts"]["true_alerts"]
+    # Lead from the run's first month: never shorter than from the test month alone, and
+    # scored only from months whose futures the model has not seen (validation 2023-04).
+    assert figures["periods"]["lead_lookback"] == ["2024-03", "2024-02", "2024-01"]
+    assert figures["lead_time"]["mean_months"] >= figures["lead_time_snapshot"]["mean_months"]
+    assert figures["lead_time"]["share_alerted_before_test_month"] > 0
+    assert figures["lead_time_rule_baseline"]["count"] == baseline["true_alerts"]
+    # Both allocations spend the same total; the rules' list too.
+    totals = {
+        name: (figures["allocations"][name]["alerts"]["alerts"],
+               figures["allocations"][name]["rule_baseline"]["alerts"])
+        for name in ("equal", "need")
+    }  # fmt: skip
+    assert totals["equal"][0] == totals["need"][0] == figures["alerts"]["alerts"]
+    assert totals["need"][1] <= totals["need"][0]
+    township = [row for row in figures["fairness_intervals"] if row["grouping"] == "township"]
+    assert township and all(row["recall_ratio_low"] <= row["recall_ratio_high"] for row in township)
     # The budgeted part and the always-alert households make up the alert list.
     budgeted = figures["budgeted_part"]["alerts"]["alerts"]
     assert budgeted + figures["alerts"]["always_alert"] == figures["alerts"]["alerts"]
@@ -84,6 +101,31 @@ def test_ece_and_lead_time_and_fairness() -> None:
     table = {row["group"]: row for row in fairness_table(labels, alerted, groups)}
     assert table["a"]["recall"] == 1.0 and not table["a"]["gap"]
     assert table["b"]["recall"] == 0.25 and table["b"]["gap"]
+
+
+def test_recall_ratio_interval_widens_with_fewer_falls() -> None:
+    from dixian.monitor.metrics import recall_ratio_intervals
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(4000) < 0.1).astype(int)
+    alerted = rng.random(4000) < 0.3
+    # "small" has a tenth of the households: its ratio's interval is wider.
+    groups = pd.DataFrame({"township": np.where(np.arange(4000) < 400, "small", "large")})
+    rows = {row["group"]: row for row in recall_ratio_intervals(labels, alerted, groups, reps=300)}
+    width = {name: row["recall_ratio_high"] - row["recall_ratio_low"] for name, row in rows.items()}
+    assert width["small"] > 2 * width["large"]
+    assert rows["small"]["recall_ratio_low"] < 1.0 < rows["small"]["recall_ratio_high"]
+
+
+def test_lowest_group_ratio_by_chance_depends_on_counts() -> None:
+    from dixian.monitor.metrics import lowest_ratio_by_chance
+
+    # Six townships of ~250 falls at a recall of 7%: about 17 caught each, noisy.
+    small = lowest_ratio_by_chance([250] * 6, recall=0.07, reps=4000)
+    large = lowest_ratio_by_chance([25000] * 6, recall=0.07, reps=4000)
+    assert small["share_below_floor"] > 0.5
+    assert large["share_below_floor"] < 0.01
+    assert small["median_lowest_ratio"] < large["median_lowest_ratio"] <= 1.0
 
 
 def test_rule_baseline_ranks_by_hits_whatever_the_alert_lists_trigger_weight() -> None:

@@ -10,7 +10,14 @@ Typical use::
 
 from __future__ import annotations
 
-from dixian.monitor.alerts import AlertPolicy, alert_status, export_alerts_xlsx, rank_alerts
+from dixian.monitor.alerts import (
+    AlertPolicy,
+    alert_status,
+    allocate_by_need,
+    export_alerts_xlsx,
+    rank_alerts,
+    trigger_lifts,
+)
 from dixian.monitor.calibration import Calibrator, choose_calibrator, fit_calibrator
 from dixian.monitor.causes import (
     CauseAttribution,
@@ -49,6 +56,7 @@ __all__ = [
     "TrainedModel",
     "TriggerRule",
     "alert_status",
+    "allocate_by_need",
     "attribute_causes",
     "below_line_target",
     "build_features",
@@ -75,4 +83,5 @@ __all__ = [
     "rules_from_policy",
     "shift_period",
     "train_on_panel",
+    "trigger_lifts",
 ]

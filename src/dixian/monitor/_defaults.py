@@ -10,3 +10,13 @@ TRIGGER_WEIGHT_HELP = (
     "How much one trigger hit raises a household's priority: 0 ranks by the model's risk "
     "alone (most falls found), higher values favour households with triggers (earlier alerts)."
 )
+
+ALLOCATION_HELP = (
+    "How the alert budget is shared: 'equal' gives every jurisdiction --budget (its caseworkers' "
+    "capacity); 'need' pools the same total and splits it in proportion to each jurisdiction's "
+    "expected need (sum of calibrated risks), for a county whose teams can move."
+)
+TRIGGER_SCOPE_HELP = (
+    "Which triggers weigh in the ranking: 'informative' (those whose households fell at least "
+    "1.5x as often as all on the model's validation period) or 'all'."
+)

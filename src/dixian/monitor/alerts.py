@@ -1,14 +1,24 @@
 """The alert list: triggers and calibrated risk combined, cut to each jurisdiction's capacity.
 
-Ranking. Each household's priority is `1 − (1 − risk) × (1 − trigger_weight)^hits`: a trigger
-hit counts like independent evidence that raises the probability of need, so a household with
+Ranking. Each household's priority is `1 − (1 − risk) × Π (1 − w_t)` over its trigger hits t:
+a hit counts like independent evidence that raises the probability of need, so a household with
 modest model risk but two official triggers moves up, and one with no trigger keeps its risk.
+Every trigger weighs `trigger_weight`, unless `trigger_lift` is given (the share of households
+with each trigger's hit that fell, over the base rate, on the model's validation period): then
+only informative triggers (lift ≥ `MIN_TRIGGER_LIFT`) weigh, the others 0 — a disaster declared
+for a whole village or water rated per village says where, not who. Equal priorities (isotonic
+calibration gives whole bands of households one probability) are ordered by the booster's raw
+log-odds (`raw_logodds`, when the scores carry it), which calibration maps monotonically.
 
 Budget. Caseworkers in a jurisdiction (a region-code prefix, by default the 9-digit township)
 can visit only so many households a month: the list keeps the `budget` highest priorities per
-jurisdiction. Triggers marked `always_alert` (e.g. unsafe housing) alert in addition to the
-budget, because the policy says such households must be visited whatever the model says; with
-`always_counts_toward_budget` they take places of the budget instead.
+jurisdiction. With `allocation = "need"` the same total (the sum of the jurisdictions'
+budgets) is split between jurisdictions in proportion to their expected need, the sum of the
+calibrated risks of the households the budget is for, rounded by largest remainders: for a
+county whose visiting teams can move between townships. Triggers marked `always_alert` (e.g.
+unsafe housing) alert in addition to the budget, because the policy says such households must
+be visited whatever the model says; with `always_counts_toward_budget` they take places of the
+budget instead.
 
 Status. Against the previous period's alerts each alert is `new` or `continuing`; households
 alerted last period and not now are listed as `resolved`.
@@ -17,8 +27,9 @@ alerted last period and not now are listed as `resolved`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +42,14 @@ from dixian.monitor._defaults import DEFAULT_TRIGGER_WEIGHT
 from dixian.monitor.triggers import summarise_hits
 
 STATUS_ZH = {"new": "新增", "continuing": "持续", "resolved": "已解除"}
+
+Allocation = Literal["equal", "need"]
+ALLOCATIONS: tuple[Allocation, ...] = ("equal", "need")
+TriggerScope = Literal["informative", "all"]
+TRIGGER_SCOPES: tuple[TriggerScope, ...] = ("informative", "all")
+# A trigger weighs in the ranking only if its households fell at least this many times as often
+# as all households on the validation period (set before it was measured; bench/RESULTS.md).
+MIN_TRIGGER_LIFT = 1.5
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,13 @@ class AlertPolicy:
             are not alerted: they are in the case workflow already.
         always_counts_toward_budget: always-alert households take places of the budget
             (default: they come on top of it).
+        allocation: `equal` (each jurisdiction its own budget, the default: capacity is the
+            township's caseworkers) or `need` (the jurisdictions' budgets pooled and split in
+            proportion to expected need, see `allocate_by_need`).
+        trigger_scope: `informative` (the default: only triggers with a lift of at least
+            `MIN_TRIGGER_LIFT` weigh) or `all` (every trigger weighs `trigger_weight`).
+        trigger_lift: trigger id → lift on the model's validation period (`trigger_lifts`,
+            kept in the model card); without it every trigger weighs.
     """
 
     budget: int = 50
@@ -56,6 +82,9 @@ class AlertPolicy:
     min_priority: float = 0.0
     skip_monitored: bool = True
     always_counts_toward_budget: bool = False
+    allocation: Allocation = "equal"
+    trigger_scope: TriggerScope = "informative"
+    trigger_lift: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         if self.budget < 0 or any(value < 0 for value in self.budgets.values()):
@@ -64,19 +93,91 @@ class AlertPolicy:
             raise UserError("trigger_weight must be in [0, 1)")
         if not 2 <= self.jurisdiction_digits <= 12:
             raise UserError("jurisdiction_digits must be between 2 and 12")
+        if self.trigger_scope not in TRIGGER_SCOPES:
+            raise UserError(
+                f"trigger scope '{self.trigger_scope}': expected one of {', '.join(TRIGGER_SCOPES)}"
+            )
+        if self.allocation not in ALLOCATIONS:
+            raise UserError(
+                f"allocation '{self.allocation}': expected one of {', '.join(ALLOCATIONS)}"
+            )
 
     def budget_of(self, jurisdiction: str) -> int:
         """The budget of one jurisdiction (an override, else the default)."""
         return int(self.budgets.get(jurisdiction, self.budget))
 
+    def weight_of(self, trigger_id: str) -> float:
+        """The weight of one trigger's hit in the priority."""
+        if self.trigger_scope == "all" or self.trigger_lift is None:
+            return self.trigger_weight
+        informative = self.trigger_lift.get(trigger_id, 0.0) >= MIN_TRIGGER_LIFT
+        return self.trigger_weight if informative else 0.0
 
-def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy) -> pd.DataFrame:
+
+def with_card_lift(policy: AlertPolicy, card: Mapping[str, object]) -> AlertPolicy:
+    """The policy with the model card's trigger lifts, unless it has its own."""
+    lift = card.get("trigger_lift")
+    if policy.trigger_lift is not None or not isinstance(lift, Mapping):
+        return policy
+    return replace(policy, trigger_lift={str(key): float(value) for key, value in lift.items()})
+
+
+def trigger_lifts(labels: pd.Series, hits: pd.DataFrame) -> dict[str, float]:
+    """Each trigger's lift: the fall rate of households with its hit over the overall rate.
+
+    Args:
+        labels: 0/1 outcome indexed by household_id (e.g. the validation period's labels).
+        hits: trigger hits of the same period.
+    """
+    base = float(labels.mean()) if len(labels) else 0.0
+    if base <= 0 or hits.empty:
+        return {}
+    outcome = hits["household_id"].map(labels)
+    rates = outcome.groupby(hits["trigger_id"]).mean().dropna()
+    return {str(trigger): float(rate / base) for trigger, rate in rates.items()}
+
+
+def allocate_by_need(need: Mapping[str, float], *, total: int) -> dict[str, int]:
+    """Split `total` alerts between jurisdictions in proportion to their need.
+
+    Largest-remainder (Hamilton) rounding: each jurisdiction gets the integer part of its
+    share, the places left go to the largest fractional parts (ties by jurisdiction name), so
+    the budgets add up to `total` exactly. Without any need the total is split equally.
+
+    Args:
+        need: jurisdiction → expected need (e.g. the sum of calibrated risks), 0 or more.
+        total: alerts to allocate.
+    """
+    names = sorted(need)
+    if not names or total <= 0:
+        return dict.fromkeys(names, 0)
+    weights = np.array([max(float(need[name]), 0.0) for name in names])
+    if not np.isfinite(weights).all() or weights.sum() <= 0:
+        weights = np.ones(len(names))
+    quota = total * weights / weights.sum()
+    floors = np.floor(quota).astype(np.int64)
+    left = total - int(floors.sum())
+    # Largest fractional part first; a stable sort keeps name order among equal remainders.
+    order = np.argsort(-(quota - floors), kind="stable")
+    floors[order[:left]] += 1
+    return {name: int(value) for name, value in zip(names, floors, strict=True)}
+
+
+def rank_alerts(
+    scores: pd.DataFrame,
+    hits: pd.DataFrame,
+    *,
+    policy: AlertPolicy,
+    need: NDArray[np.float64] | None = None,
+) -> pd.DataFrame:
     """Rank every scored household and mark the alerts within each jurisdiction's budget.
 
     Args:
         scores: household_id, region_code, risk (calibrated probability), other columns kept.
         hits: trigger hits (`evaluate_triggers` output) of the scored households.
         policy: budgets and weights.
+        need: each scored household's expected need for `allocation = "need"` (aligned with
+            `scores`; default its risk).
 
     Returns:
         scores with jurisdiction, trigger_count, always_alert, triggers, trigger_labels,
@@ -88,6 +189,7 @@ def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy
         raise UserError(f"scores lack column(s) {sorted(missing)}")
     summary = summarise_hits(hits)
     table = scores.reset_index(drop=True)
+    table["_need"] = table["risk"].astype(float).to_numpy() if need is None else np.asarray(need)
     # Each household's summary row by position (a merge copied and re-sorted a million rows).
     position = _positions(table["household_id"], summary["household_id"])
     found = position >= 0
@@ -100,8 +202,13 @@ def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy
     table["triggers"] = _lists_at(summary["triggers"], position)
     table["trigger_labels"] = _lists_at(summary["trigger_labels"], position)
     risk = table["risk"].astype(float).clip(0.0, 1.0).to_numpy()
-    hits_count = table["trigger_count"].to_numpy()
-    table["priority"] = 1.0 - (1.0 - risk) * np.power(1.0 - policy.trigger_weight, hits_count)
+    table["priority"] = 1.0 - (1.0 - risk) * _trigger_factor(table["household_id"], hits, policy)
+    # Ties of priority in the booster's order (isotonic steps), else by household id.
+    table["_tie"] = (
+        table["raw_logodds"].astype(float).fillna(-np.inf).to_numpy()
+        if "raw_logodds" in table.columns
+        else np.zeros(len(table))
+    )
     table["jurisdiction"] = table["region_code"].astype(str).str[: policy.jurisdiction_digits]
     monitored = np.zeros(len(table), dtype=bool)
     if policy.skip_monitored and "registry_status" in table.columns:
@@ -117,9 +224,7 @@ def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy
     starts_group[1:] = jurisdiction[1:] != jurisdiction[:-1]
     start = np.maximum.accumulate(np.where(starts_group, row, 0)) if len(table) else row
     table["rank"] = row - start + 1
-    budgets = table["jurisdiction"].map(
-        {name: policy.budget_of(name) for name in table["jurisdiction"].unique()}
-    )
+    budgets = table["jurisdiction"].map(_budgets(table, policy))
     place = table["rank"]
     if not policy.always_counts_toward_budget:
         # Places among the households the budget is for: those without an always-alert hit.
@@ -128,19 +233,50 @@ def rank_alerts(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy
         place = pd.Series(counted - before, index=table.index)
     within = (place <= budgets) & (table["priority"] >= policy.min_priority)
     table["alerted"] = (within | table["always_alert"]).astype(bool)
-    return table
+    return table.drop(columns=["_need", "_tie"])
+
+
+def _trigger_factor(
+    households: pd.Series, hits: pd.DataFrame, policy: AlertPolicy
+) -> NDArray[np.float64]:
+    """Π (1 − w_t) over each household's trigger hits (1 without a hit that weighs)."""
+    factor = np.ones(len(households), dtype=np.float64)
+    if hits.empty:
+        return factor
+    triggers = hits["trigger_id"].astype(str)
+    weights = triggers.map({trigger: policy.weight_of(trigger) for trigger in triggers.unique()})
+    logs = np.log1p(-weights.to_numpy(dtype=np.float64))
+    per_household = pd.Series(logs).groupby(hits["household_id"].to_numpy()).sum()
+    position = _positions(households, pd.Series(per_household.index))
+    found = position >= 0
+    factor[found] = np.exp(per_household.to_numpy()[position[found]])
+    return factor
+
+
+def _budgets(table: pd.DataFrame, policy: AlertPolicy) -> dict[str, int]:
+    """Each jurisdiction's budget: its own, or its share of the pooled total by need."""
+    own = {name: policy.budget_of(name) for name in table["jurisdiction"].unique()}
+    if policy.allocation == "equal":
+        return own
+    # Need is counted among the households the budget is for.
+    counted = table
+    if not policy.always_counts_toward_budget:
+        counted = table[~table["always_alert"].to_numpy(dtype=bool)]
+    need = counted.groupby("jurisdiction")["_need"].sum().reindex(list(own), fill_value=0.0)
+    return allocate_by_need(need.to_dict(), total=sum(own.values()))
 
 
 _ORDER = [
     ("jurisdiction", "ascending"),
     ("always_alert", "descending"),
     ("priority", "descending"),
+    ("_tie", "descending"),
     ("household_id", "ascending"),
 ]
 
 
 def _ranking_order(table: pd.DataFrame) -> NDArray[np.intp]:
-    """Row positions by jurisdiction, always-alert first, priority (highest first), household.
+    """Row positions by jurisdiction, always-alert first, priority, raw log-odds, household.
 
     A stable multi-key sort in Arrow: pandas factorised a million household ids to sort them.
     """

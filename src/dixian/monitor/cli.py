@@ -11,7 +11,12 @@ from dixian.cli_options import JsonOption, WorkspaceOption, evaluate_group
 from dixian.config import Workspace
 from dixian.console import info, print_summary, stdout_console
 from dixian.errors import UserError
-from dixian.monitor._defaults import DEFAULT_TRIGGER_WEIGHT, TRIGGER_WEIGHT_HELP
+from dixian.monitor._defaults import (
+    ALLOCATION_HELP,
+    DEFAULT_TRIGGER_WEIGHT,
+    TRIGGER_SCOPE_HELP,
+    TRIGGER_WEIGHT_HELP,
+)
 
 monitor_app = typer.Typer(
     help="Early warning (部门筛查预警): train the risk model, score, build alerts.",
@@ -158,6 +163,8 @@ def alerts(
     trigger_weight: Annotated[
         float, typer.Option(help=TRIGGER_WEIGHT_HELP, min=0.0, max=0.99)
     ] = DEFAULT_TRIGGER_WEIGHT,
+    trigger_scope: Annotated[str, typer.Option(help=TRIGGER_SCOPE_HELP)] = "informative",
+    allocation: Annotated[str, typer.Option(help=ALLOCATION_HELP)] = "equal",
     xlsx: Annotated[
         Path | None, typer.Option(help="XLSX to write (default: W/reports/alerts-PERIOD.xlsx).")
     ] = None,
@@ -173,7 +180,11 @@ def alerts(
 
     opened = Workspace.open(workspace)
     policy = AlertPolicy(
-        budget=budget, jurisdiction_digits=jurisdiction_digits, trigger_weight=trigger_weight
+        budget=budget,
+        jurisdiction_digits=jurisdiction_digits,
+        trigger_weight=trigger_weight,
+        trigger_scope=trigger_scope,  # type: ignore[arg-type]  # checked by AlertPolicy
+        allocation=allocation,  # type: ignore[arg-type]
     )
     run = alerts_workspace(
         opened,

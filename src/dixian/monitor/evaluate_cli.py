@@ -10,7 +10,12 @@ import typer
 from dixian.cli_options import JsonOption, WorkspaceOption
 from dixian.config import Workspace
 from dixian.console import info, print_summary, to_json
-from dixian.monitor._defaults import DEFAULT_TRIGGER_WEIGHT, TRIGGER_WEIGHT_HELP
+from dixian.monitor._defaults import (
+    ALLOCATION_HELP,
+    DEFAULT_TRIGGER_WEIGHT,
+    TRIGGER_SCOPE_HELP,
+    TRIGGER_WEIGHT_HELP,
+)
 
 
 def _headline(figures: dict[str, Any]) -> dict[str, Any]:
@@ -28,9 +33,23 @@ def _headline(figures: dict[str, Any]) -> dict[str, Any]:
         "rule_baseline_recall": figures["rule_baseline"]["recall"],
         "recall_ratio_vs_rules": figures["recall_ratio_vs_rules"],
         "median_lead_time_months": figures["lead_time"]["median_months"],
+        "median_lead_time_months_snapshot": figures["lead_time_snapshot"]["median_months"],
+        "median_lead_time_months_rule_baseline": figures["lead_time_rule_baseline"][
+            "median_months"
+        ],
+        "lowest_township_ratio": _lowest(figures, "township"),
         "primary_cause_accuracy": figures.get("primary_cause_accuracy"),
         "fairness_gaps": len(figures["fairness_gaps"]),
     }
+
+
+def _lowest(figures: dict[str, Any], grouping: str) -> float | None:
+    ratios = [
+        row["recall_ratio"]
+        for row in figures["fairness"]
+        if row["grouping"] == grouping and row["recall_ratio"] is not None
+    ]
+    return min(ratios) if ratios else None
 
 
 def _default_test_period(periods: list[str], *, horizon: int, truth_dir: Path | None) -> str:
@@ -58,6 +77,15 @@ def evaluate_monitor(
     trigger_weight: Annotated[
         float, typer.Option(help=TRIGGER_WEIGHT_HELP, min=0.0, max=0.99)
     ] = DEFAULT_TRIGGER_WEIGHT,
+    trigger_scope: Annotated[str, typer.Option(help=TRIGGER_SCOPE_HELP)] = "informative",
+    allocation: Annotated[str, typer.Option(help=ALLOCATION_HELP)] = "equal",
+    lead_lookback: Annotated[
+        int | None,
+        typer.Option(
+            help="Months before the test period scored to find when each alert's run began "
+            "(default: as many as the model allows, at most horizon - 1; 0: snapshot lead only)."
+        ),
+    ] = None,
     horizon: Annotated[int, typer.Option(help="Months ahead.")] = 12,
     test_period: Annotated[str | None, typer.Option("--test-period")] = None,
     synthetic: Annotated[
@@ -119,11 +147,17 @@ def evaluate_monitor(
         panel,
         target=below_line_target(lines),
         rules=rules_from_policy(policy_set, params=params),
-        policy=AlertPolicy(budget=budget, trigger_weight=trigger_weight),
+        policy=AlertPolicy(
+            budget=budget,
+            trigger_weight=trigger_weight,
+            trigger_scope=trigger_scope,  # type: ignore[arg-type]  # checked by AlertPolicy
+            allocation=allocation,  # type: ignore[arg-type]
+        ),
         horizon=horizon,
         test_period=chosen,
         true_causes=true_causes,
         truth=truth,
+        lead_lookback=lead_lookback,
     )
     figures["source"] = f"synthetic:{synthetic}" if synthetic else "workspace panel"
     if truth is not None:

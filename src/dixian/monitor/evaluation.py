@@ -5,6 +5,10 @@ trained and calibrated only on snapshots whose labels end by T (validation at T 
 T's outcome is never seen. At T the same alert policy as production ranks households; the
 rule-only baseline alerts the same number of households from the official triggers alone
 (most hits first, ties broken at random), and both are judged on who actually fell.
+
+Lead time counts from the start of each alerted household's run of monthly alerts up to T
+(`alert_runs`), for the alert list and the baseline alike; the months from T alone to the fall
+are kept as `lead_time_snapshot`.
 """
 
 from __future__ import annotations
@@ -18,9 +22,19 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from dixian.console import progress_bar
 from dixian.errors import UserError
 from dixian.monitor import metrics
-from dixian.monitor.alerts import AlertPolicy, rank_alerts
+from dixian.monitor.alert_runs import (
+    MonthlyScores,
+    alerted_sets,
+    household_draws,
+    lead_summary,
+    lookback_limit,
+    run_lead_times,
+    score_earlier_months,
+)
+from dixian.monitor.alerts import ALLOCATIONS, AlertPolicy, rank_alerts
 from dixian.monitor.causes import attribute_causes
 from dixian.monitor.features import (
     DEFAULT_FEATURES,
@@ -31,7 +45,12 @@ from dixian.monitor.features import (
     shift_period,
 )
 from dixian.monitor.labels import Target, combine_labels, monitoring_object_target
-from dixian.monitor.training import household_groups, snapshot, train_on_panel
+from dixian.monitor.training import (
+    household_groups,
+    record_trigger_lift,
+    snapshot,
+    train_on_panel,
+)
 from dixian.monitor.triggers import TriggerRule, empty_hits, evaluate_triggers, summarise_hits
 
 
@@ -50,6 +69,7 @@ def evaluate_held_out(
     model_params: Mapping[str, Any] | None = None,
     seed: int = 0,
     identified: Target | None = monitoring_object_target,
+    lead_lookback: int | None = None,
 ) -> dict[str, Any]:
     """Train before the test period, alert at it, and score alerts and baseline on outcomes.
 
@@ -69,6 +89,8 @@ def evaluate_held_out(
         seed: seed of the baseline's tie-breaking.
         identified: the identification target of the training label (None: the department
             test alone, as before issue 7's county measurement; for comparisons).
+        lead_lookback: months before T scored for the alert runs (default: as far as the
+            model allows, `alert_runs.lookback_limit`; 0: the snapshot lead only).
 
     Returns:
         Nested figures: model metrics, alerts vs baseline, lead time, fairness, causes.
@@ -94,6 +116,7 @@ def evaluate_held_out(
         model_params=model_params,
         identified=identified,
     )
+    record_trigger_lift(trained, panel, rules)
     test = snapshot(
         panel,
         period=test_period,
@@ -118,30 +141,60 @@ def evaluate_held_out(
     if test.empty or test["label"].nunique() < 2:
         raise UserError(f"held-out period {test_period}: no households that fell and stayed")
     model = trained.model
-    test["risk"] = model.predict_proba(test)[:, 1]
+    test["raw_logodds"] = model.decision_function(test)
+    test["risk"] = model.calibrator_.transform(test["raw_logodds"].to_numpy())
     labels = test["label"].to_numpy()
     hits = evaluate_triggers(panel, rules, period=test_period) if rules else empty_hits()
     hits = hits[hits["household_id"].isin(set(test["household_id"]))]
     policy = policy or AlertPolicy()
+    if policy.trigger_lift is None:
+        policy = replace(policy, trigger_lift=trained.card["trigger_lift"])
     alerted = _alerted(test, hits, policy=policy)
     count = int(alerted.sum())
     summary = summarise_hits(hits).set_index("household_id")
     hit_counts = test["household_id"].map(summary["trigger_count"]).fillna(0).to_numpy()
-    tie_break = np.random.default_rng(seed).random(len(test))
+    tie_break = household_draws(test["household_id"], seed=seed)
     baseline = _rule_policy_baseline(test, hits, policy=policy, tie_break=tie_break)
     always = _always_alert(test, hits).to_numpy(dtype=bool)
     county_wide = metrics.rule_baseline_mask(hit_counts, budget=count, tie_break=tie_break)
     model_only = metrics.top_k_mask(test["risk"].to_numpy(), count)
     ours = metrics.recall_precision_at(labels, alerted)
     rules_only = metrics.recall_precision_at(labels, baseline)
+    groups = household_groups(test)
+    train_periods = trained.card["periods"]["train"]
+    limit = lookback_limit(test_period=test_period, train_periods=train_periods, horizon=horizon)
+    lookback = limit if lead_lookback is None else min(lead_lookback, limit)
+    with progress_bar("此前各月预警 earlier months' alerts", lookback) as advance:
+        earlier = score_earlier_months(
+            panel,
+            model,
+            test_period=test_period,
+            lookback=lookback,
+            features=features,
+            target=target,
+            horizon=horizon,
+            rules=rules,
+            progress=advance,
+        )
+    months_to_event = test["months_to_event"]
     figures: dict[str, Any] = {
         "periods": {
-            "train": trained.card["periods"]["train"],
+            "train": train_periods,
             "validation": validation_period,
             "test": test_period,
+            "lead_lookback": earlier.months,
         },
         "households": len(test),
-        "policy": {"budget": policy.budget, "trigger_weight": policy.trigger_weight},
+        "policy": {
+            "budget": policy.budget,
+            "trigger_weight": policy.trigger_weight,
+            "trigger_scope": policy.trigger_scope,
+            "weighing_triggers": sorted(
+                trigger for trigger in (policy.trigger_lift or {}) if policy.weight_of(trigger) > 0
+            ),
+            "allocation": policy.allocation,
+        },
+        "trigger_lift_validation": trained.card["trigger_lift"],
         "outcomes": "truth" if truth is not None else "panel",
         "label": trained.card.get("label"),
         "model": metrics.score_summary(labels, test["risk"].to_numpy(), budgets=[count]),
@@ -157,11 +210,35 @@ def evaluate_held_out(
         "recall_ratio_vs_rules": (
             ours["recall"] / rules_only["recall"] if rules_only["recall"] else None
         ),
-        "lead_time": metrics.lead_time_summary(test["months_to_event"], alerted),
-        "lead_time_rule_baseline": metrics.lead_time_summary(test["months_to_event"], baseline),
-        "fairness": metrics.fairness_table(labels, alerted, household_groups(test)),
+        "fairness": metrics.fairness_table(labels, alerted, groups),
+        "fairness_intervals": metrics.recall_ratio_intervals(labels, alerted, groups, seed=seed),
+        # The lowest township's ratio if every township had the same recall but for chance.
+        "fairness_township_by_chance": metrics.lowest_ratio_by_chance(
+            pd.Series(labels).groupby(groups["township"].to_numpy()).sum().to_numpy()
+            if "township" in groups
+            else [],
+            recall=ours["recall"],
+            seed=seed,
+        ),
         "calibration": trained.card["calibration"],
         "calibration_curve": metrics.calibration_curve(labels, test["risk"].to_numpy()),
+    }
+    lists = {"alerts": alerted, "rule_baseline": baseline}
+    for name, mask in lists.items():
+        suffix = "" if name == "alerts" else "_rule_baseline"
+        runs = run_lead_times(
+            test["household_id"],
+            mask,
+            months_to_event,
+            earlier=_earlier(earlier, name, policy, seed),
+        )
+        figures[f"lead_time{suffix}"] = lead_summary(runs, lookback=lookback)
+        figures[f"lead_time_snapshot{suffix}"] = metrics.lead_time_summary(months_to_event, mask)
+    figures["allocations"] = {
+        allocation: _allocation_figures(
+            test, hits, labels, groups, policy=replace(policy, allocation=allocation), seed=seed
+        )
+        for allocation in ALLOCATIONS
     }
     figures["fairness_gaps"] = [row for row in figures["fairness"] if row["gap"]]
     if true_causes is not None:
@@ -189,11 +266,63 @@ def evaluate_held_out(
     return figures
 
 
-def _alerted(scores: pd.DataFrame, hits: pd.DataFrame, *, policy: AlertPolicy) -> NDArray[np.bool_]:
-    ranked = rank_alerts(scores, hits, policy=policy)
+def _alerted(
+    scores: pd.DataFrame,
+    hits: pd.DataFrame,
+    *,
+    policy: AlertPolicy,
+    need: NDArray[np.float64] | None = None,
+) -> NDArray[np.bool_]:
+    ranked = rank_alerts(scores, hits, policy=policy, need=need)
     # Households the ranking leaves out (already monitoring objects) are not alerted.
     ranked = ranked.set_index("household_id").reindex(scores["household_id"])
     return np.asarray(ranked["alerted"].fillna(False).to_numpy(), dtype=bool)
+
+
+def _earlier(earlier: MonthlyScores, name: str, policy: AlertPolicy, seed: int) -> list[set[str]]:
+    """The households the alert list (or the rule baseline) alerted in each earlier month."""
+    if name == "alerts":
+        return alerted_sets(earlier, lambda scored, hits: _alerted(scored, hits, policy=policy))
+
+    def rules(scored: pd.DataFrame, hits: pd.DataFrame) -> NDArray[np.bool_]:
+        draws = household_draws(scored["household_id"], seed=seed)
+        return _rule_policy_baseline(scored, hits, policy=policy, tie_break=draws)
+
+    return alerted_sets(earlier, rules)
+
+
+def _allocation_figures(
+    test: pd.DataFrame,
+    hits: pd.DataFrame,
+    labels: NDArray[np.int_],
+    groups: pd.DataFrame,
+    *,
+    policy: AlertPolicy,
+    seed: int,
+) -> dict[str, Any]:
+    """Recall, ratio and township fairness of both lists under one budget allocation."""
+    alerted = _alerted(test, hits, policy=policy)
+    draws = household_draws(test["household_id"], seed=seed)
+    baseline = _rule_policy_baseline(test, hits, policy=policy, tie_break=draws)
+    out: dict[str, Any] = {}
+    for name, mask in (("alerts", alerted), ("rule_baseline", baseline)):
+        table = metrics.fairness_table(labels, mask, groups[["township"]])
+        ratios = [row["recall_ratio"] for row in table if row["recall_ratio"] is not None]
+        out[name] = {
+            **metrics.recall_precision_at(labels, mask),
+            "lowest_township_ratio": min(ratios) if ratios else None,
+            "townships": {row["group"]: row["recall_ratio"] for row in table},
+            "budgets": _township_alerts(test, mask),
+        }
+    rules_recall = out["rule_baseline"]["recall"]
+    out["recall_ratio_vs_rules"] = out["alerts"]["recall"] / rules_recall if rules_recall else None
+    return out
+
+
+def _township_alerts(test: pd.DataFrame, mask: NDArray[np.bool_]) -> dict[str, int]:
+    township = test["region_code"].astype(str).str[:9]
+    counts = township[mask].value_counts()
+    return {str(name): int(counts.get(name, 0)) for name in sorted(township.unique())}
 
 
 def _always_alert(scores: pd.DataFrame, hits: pd.DataFrame) -> pd.Series:
@@ -222,9 +351,11 @@ def _rule_policy_baseline(
     rule_only = scores[kept].assign(risk=tie_break * 1e-9)
     # Ranked by hits whatever weight the alert list gives them (at weight 0 every household's
     # priority would be its tie-break alone).
-    by_hits = replace(policy, trigger_weight=_BASELINE_TRIGGER_WEIGHT)
-    alerted = _alerted(rule_only, hits, policy=by_hits)
+    # Every official trigger counts: the rules know no lift.
+    by_hits = replace(policy, trigger_weight=_BASELINE_TRIGGER_WEIGHT, trigger_scope="all")
     flagged = np.asarray(scores["household_id"].isin(set(hits["household_id"])), dtype=bool)
+    # Allocated by need, the rules' own need is the households they flag.
+    alerted = _alerted(rule_only, hits, policy=by_hits, need=flagged.astype(np.float64))
     baseline: NDArray[np.bool_] = alerted & flagged
     return baseline
 

@@ -191,6 +191,98 @@ def fairness_table(
     return rows
 
 
+def recall_ratio_intervals(
+    labels: ArrayLike,
+    alerted: ArrayLike,
+    groups: pd.DataFrame,
+    *,
+    reps: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Bootstrap interval of each group's recall ratio (group recall / overall recall).
+
+    Households are resampled with replacement, the alerts held fixed, so the interval shows how
+    much of a group's gap the small number of its falls alone could make.
+
+    Args:
+        labels: true outcome per household.
+        alerted: alert mask per household.
+        groups: one column per grouping, aligned with labels.
+        reps: bootstrap resamples.
+        level: central coverage of the interval.
+        seed: seed of the resampling.
+    """
+    y = np.asarray(labels).astype(np.float64)
+    caught = y * np.asarray(alerted).astype(bool)
+    n = len(y)
+    if n == 0 or y.sum() == 0:
+        return []
+    codes = {
+        column: pd.factorize(groups[column].astype("string").fillna("(missing)"), sort=True)
+        for column in groups.columns
+    }
+    ratios = {column: np.full((reps, len(names)), np.nan) for column, (_, names) in codes.items()}
+    rng = np.random.default_rng(seed)
+    for rep in range(reps):
+        index = rng.integers(0, n, n)
+        positives, found = y[index], caught[index]
+        overall = found.sum() / positives.sum() if positives.sum() else np.nan
+        for column, (code, names) in codes.items():
+            group_positives = np.bincount(code[index], weights=positives, minlength=len(names))
+            group_found = np.bincount(code[index], weights=found, minlength=len(names))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratios[column][rep] = group_found / group_positives / overall
+    tail = (1.0 - level) / 2.0
+    rows = []
+    for column, (_, names) in codes.items():
+        for position, name in enumerate(names):
+            values = ratios[column][:, position]
+            values = values[np.isfinite(values)]
+            if len(values) == 0:
+                continue
+            low, high = np.quantile(values, [tail, 1.0 - tail])
+            rows.append(
+                {
+                    "grouping": column,
+                    "group": str(name),
+                    "level": level,
+                    "recall_ratio_low": float(low),
+                    "recall_ratio_high": float(high),
+                    "share_below_floor": float((values < FAIRNESS_RATIO_FLOOR).mean()),
+                }
+            )
+    return rows
+
+
+def lowest_ratio_by_chance(
+    positives: ArrayLike,
+    *,
+    recall: float,
+    floor: float = FAIRNESS_RATIO_FLOOR,
+    reps: int = 20000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """How low the lowest group's recall ratio falls by chance when every group is equal.
+
+    Each group's caught falls are drawn as Binomial(its positives, the overall recall): the
+    groups differ only by the luck of small counts. Returns the share of draws in which some
+    group is below `floor` × the overall recall, and the median of the lowest ratio.
+    """
+    counts = np.asarray(positives, dtype=np.int64)
+    counts = counts[counts > 0]
+    if len(counts) == 0 or not 0 < recall < 1:
+        return {"share_below_floor": 0.0, "median_lowest_ratio": 1.0}
+    draws = np.random.default_rng(seed).binomial(counts, recall, size=(reps, len(counts)))
+    overall = draws.sum(axis=1, keepdims=True) / counts.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lowest = np.nanmin(draws / counts / overall, axis=1)
+    return {
+        "share_below_floor": float((lowest < floor).mean()),
+        "median_lowest_ratio": float(np.median(lowest)),
+    }
+
+
 def score_summary(
     labels: ArrayLike, probabilities: ArrayLike, *, budgets: Sequence[int]
 ) -> dict[str, Any]:

@@ -23,7 +23,13 @@ import pandas as pd
 from dixian.config import Workspace
 from dixian.engine import open_backend, overwrite_table
 from dixian.errors import UserError
-from dixian.monitor.alerts import AlertPolicy, alert_status, export_alerts_xlsx, rank_alerts
+from dixian.monitor.alerts import (
+    AlertPolicy,
+    alert_status,
+    export_alerts_xlsx,
+    rank_alerts,
+    with_card_lift,
+)
 from dixian.monitor.card import frame_fingerprint, new_model_id, resolve_model, save_model
 from dixian.monitor.causes import attribute_causes, cause_labels
 from dixian.monitor.costs import COST_COLUMNS
@@ -36,7 +42,7 @@ from dixian.monitor.features import (
 )
 from dixian.monitor.model import RiskModel
 from dixian.monitor.reasons import render_reason
-from dixian.monitor.training import TrainedModel, train_on_panel
+from dixian.monitor.training import TrainedModel, record_trigger_lift, train_on_panel
 from dixian.monitor.treeshap import tree_contributions
 from dixian.monitor.triggers import TriggerRule, collect_hits, rules_from_policy, trigger_table
 
@@ -79,6 +85,13 @@ def monitoring_lines(workspace: Workspace, years: list[int]) -> dict[int, float]
     return lines
 
 
+def _rules_at(workspace: Workspace, period: str) -> list[TriggerRule]:
+    policy_set = load_policies(workspace)
+    province = workspace.config.region.province
+    params = policy_set.resolve_parameters(province=province, year=int(period[:4]))
+    return rules_from_policy(policy_set, params=params)
+
+
 def train_workspace(
     workspace: Workspace,
     *,
@@ -102,6 +115,7 @@ def train_workspace(
         validation_period=validation_period,
         model_params=model_params,
     )
+    record_trigger_lift(trained, panel, _rules_at(workspace, trained.card["periods"]["validation"]))
     model_id = new_model_id()
     trained.card.update(
         {
@@ -325,7 +339,11 @@ def build_alert_list(
     lap("triggers")
     # Rank on the columns ranking reads; the feature columns join the alerts afterwards, so
     # a million rows of features are not merged and sorted.
-    narrow = [c for c in ("household_id", "region_code", "risk", "registry_status") if c in scored]
+    narrow = [
+        c
+        for c in ("household_id", "region_code", "risk", "raw_logodds", "registry_status")
+        if c in scored
+    ]
     ranked = rank_alerts(scored[narrow].assign(_row=np.arange(len(scored))), hits, policy=policy)
     chosen = ranked[ranked["alerted"]]
     rows = chosen["_row"].to_numpy()
@@ -390,7 +408,7 @@ def alerts_workspace(
         period=period,
         features=features_of_card(card),
         rules=rules_from_policy(policy_set, params=params),
-        policy=policy or AlertPolicy(),
+        policy=with_card_lift(policy or AlertPolicy(), card),
         previous=_previous_alerts(backend, period),
     )
     scored, alerts = built.scored, built.alerts

@@ -35,6 +35,7 @@ from dixian.monitor.features import (
 )
 from dixian.monitor.labels import Target, build_labels, combine_labels, monitoring_object_target
 from dixian.monitor.model import RiskModel
+from dixian.monitor.triggers import TriggerRule, evaluate_triggers
 
 ALERT_SHARES = (0.02, 0.05, 0.10)
 FAIRNESS_SHARE = 0.05
@@ -268,3 +269,23 @@ def train_on_panel(
         else "department test"
     )
     return trained
+
+
+def record_trigger_lift(
+    trained: TrainedModel, panel: ir.Table, rules: Sequence[TriggerRule]
+) -> dict[str, float]:
+    """Each trigger's lift on the validation period, kept in the model card (`trigger_lift`).
+
+    The alert ranking weighs only informative triggers (`AlertPolicy.trigger_scope`); whether
+    a trigger is informative is judged on the validation period's labels, never on a later one.
+    """
+    from dixian.monitor.alerts import trigger_lifts
+
+    lifts: dict[str, float] = {}
+    if rules:
+        period = trained.card["periods"]["validation"]
+        hits = evaluate_triggers(panel, rules, period=period)
+        labels = trained.validation.set_index("household_id")["label"]
+        lifts = trigger_lifts(labels, hits)
+    trained.card["trigger_lift"] = lifts
+    return lifts
