@@ -273,8 +273,12 @@ def test_evidence_built_a_period_at_a_time_is_the_same(
     whole = _rows(warehouse)
     monkeypatch.setattr(builder, "EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP", 1)
     settings = FeatureSettings(farm_net_income_per_mu=0, employment_carry_months=1)
-    stepped = build_household_period(warehouse, settings=settings).to_pandas()
+    steps: list[str] = []
+    stepped = build_household_period(warehouse, settings=settings, step=steps.append).to_pandas()
     assert len(stepped) == len(whole)
+    # Progress: the member grid first, then one evidence step per month (two households each).
+    assert steps[0] == "成员 member grid"
+    assert [s for s in steps if s.startswith("证据")][-1] == "证据 evidence 13/13"
     for row in stepped.to_dict("records"):
         expected = json.loads(whole[(row["household_id"], row["period"])]["evidence"])
         got = json.loads(row["evidence"])

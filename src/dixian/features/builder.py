@@ -10,7 +10,7 @@ expression, so the same code runs on DuckDB and Spark.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -226,6 +226,7 @@ def build_household_period(
     periods: Sequence[str] | None = None,
     settings: FeatureSettings | None = None,
     report: dict[str, object] | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> ir.Table:
     """The panel as an Ibis expression (not yet executed).
 
@@ -235,6 +236,8 @@ def build_household_period(
         periods: the periods 'YYYY-MM' to build (default: every period of the membership).
         settings: assumptions; see FeatureSettings.
         report: if given, filled with figures of the build (the farm income standard used).
+        step: called with a short name after each intermediate result is computed (a county's
+            build takes tens of minutes; this feeds a progress bar).
 
     Returns:
         A table with exactly the declared panel columns, one row per household and period.
@@ -245,9 +248,13 @@ def build_household_period(
     period_rows = period_table(periods)
     # Intermediate results are materialised: the panel's query would otherwise inline the
     # member grid dozens of times and grow beyond what a planner handles well.
+    done = step or _no_step
     grid = _materialise(backend, "grid", _member_grid(backend, period_rows))
+    done("成员 member grid")
     holders = _materialise(backend, "holders", estate.asset_holders(backend, grid))
+    done("资产持有人 asset holders")
     members = _materialise(backend, "members", cols.members(backend, grid))
+    done("户 households")
     parts: list[_Part] = [
         part
         for part in (
@@ -272,6 +279,7 @@ def build_household_period(
         values = _materialise(backend, "part", part.values)
         panel = panel.left_join(values, KEYS).drop("household_id_right", "period_right")
         panel = _materialise(backend, f"panel{index % 2}", panel)
+        done(f"字段 columns {index + 1}/{len(parts)}")
     panel = _no_record_means_none(panel)
     if "land_area_mu" in panel.columns:
         panel = _materialise(backend, "land", income_model.with_land(panel))
@@ -281,11 +289,12 @@ def build_household_period(
     panel = status.derived(panel, model, settings)
     panel = status.year_on_year(panel)
     panel = _materialise(backend, "derived", panel)
+    done("收入与变化 income and change")
     for name in ("part", "panel0", "panel1", "land"):
         backend.drop_table(f"{INTERMEDIATE_PREFIX}{name}", force=True)
     # Not materialised whole: each step computes its own periods' evidence rows.
     evidence_rows = [row for part in parts for row in part.evidence]
-    evidence = _evidence_in_steps(backend, evidence_rows, members, sorted(set(periods)))
+    evidence = _evidence_in_steps(backend, evidence_rows, members, sorted(set(periods)), step=done)
     panel = panel.left_join(evidence, KEYS)
     panel = panel.drop("household_id_right", "period_right")
     panel = panel.mutate(evidence=panel.evidence.fill_null("{}"))
@@ -365,15 +374,25 @@ INTERMEDIATE_PREFIX = "_features_"
 EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP = 100_000
 
 
+def _no_step(name: str) -> None:
+    del name
+
+
 def _evidence_in_steps(
-    backend: BaseBackend, rows: list[ir.Table], members: ir.Table, periods: list[str]
+    backend: BaseBackend,
+    rows: list[ir.Table],
+    members: ir.Table,
+    periods: list[str],
+    *,
+    step: Callable[[str], None] = _no_step,
 ) -> ir.Table:
     """The `evidence` JSON per household-period, aggregated a group of periods at a time."""
     per_period = max(1, int(members.count().to_pyarrow().as_py()) // max(1, len(periods)))
-    step = max(1, EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP // per_period)
+    size = max(1, EVIDENCE_HOUSEHOLD_PERIODS_PER_STEP // per_period)
+    starts = range(0, len(periods), size)
     table: ir.Table | None = None
-    for start in range(0, len(periods), step):
-        chosen = periods[start : start + step]
+    for number, start in enumerate(starts, start=1):
+        chosen = periods[start : start + size]
         expression = status.evidence_json(
             [row.filter(row.period.isin(chosen)) for row in rows],
             members.filter(members.period.isin(chosen)),
@@ -382,6 +401,7 @@ def _evidence_in_steps(
             table = _materialise(backend, "evidence", expression)
         else:
             backend.insert(f"{INTERMEDIATE_PREFIX}evidence", expression)
+        step(f"证据 evidence {number}/{len(starts)}")
     if table is None:
         return _materialise(backend, "evidence", status.evidence_json([], members))
     return table

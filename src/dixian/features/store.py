@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from dixian.console import progress_bar
 from dixian.features.builder import (
     FeatureSettings,
     build_household_period,
@@ -69,19 +70,27 @@ def update_household_period(
         {*wanted, *(period_name(period_index(p) - 12) for p in wanted)} & set(available)
     )
     report: dict[str, object] = {}
-    built = build_household_period(backend, periods=with_history, settings=settings, report=report)
-    built = built.filter(built.period.isin(wanted))
-    check_panel_table(built)
-    combined = built
-    if existing_panel:
-        kept = backend.table(PANEL_TABLE)
-        combined = kept.filter(~kept.period.isin(wanted)).union(built)
     staging_name = f"{PANEL_TABLE}__new"
-    try:
-        backend.create_table(staging_name, combined, overwrite=True)
-    finally:
-        # Before the swap: a 1,000,000-person county's intermediates spill about 23 GB.
-        drop_intermediates(backend)
+    with progress_bar("一户一档 household-period panel", None) as advance:
+        try:
+            built = build_household_period(
+                backend,
+                periods=with_history,
+                settings=settings,
+                report=report,
+                step=lambda name: advance(1, f"一户一档 {name}"),
+            )
+            built = built.filter(built.period.isin(wanted))
+            check_panel_table(built)
+            combined = built
+            if existing_panel:
+                kept = backend.table(PANEL_TABLE)
+                combined = kept.filter(~kept.period.isin(wanted)).union(built)
+            backend.create_table(staging_name, combined, overwrite=True)
+            advance(1, "一户一档 written")
+        finally:
+            # Before the swap: a 1,000,000-person county's intermediates spill about 23 GB.
+            drop_intermediates(backend)
     _swap(backend, staging_name)
     stored = backend.table(PANEL_TABLE)
     figures.update(
