@@ -65,6 +65,39 @@ def overwrite_table(backend: BaseBackend, name: str, expression: ir.Table) -> No
     backend.drop_table(staged)
 
 
+STAGED_SUFFIX = "__next"
+
+
+def swap_in_staged(backend: BaseBackend, names: list[str], *, suffix: str = STAGED_SUFFIX) -> None:
+    """Replace each table `name` by its staged version `<name><suffix>`, renamed, not copied.
+
+    A run that rewrites several tables builds them all under staged names first and swaps
+    them in only when everything reconciled. On DuckDB the swaps are one transaction: a
+    failure leaves every table as it was. Spark has no multi-table transaction; there each
+    table is dropped and its staged version renamed in turn.
+
+    Unlike `overwrite_table`, which copies a query's result (so the query may read the table
+    it replaces), this needs the staged tables written beforehand, and moves no data.
+    """
+    if backend.name == "duckdb":
+        connection: Any = backend.con
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            for name in names:
+                connection.execute(f'DROP TABLE IF EXISTS "{name}"')
+                connection.execute(f'ALTER TABLE "{name}{suffix}" RENAME TO "{name}"')
+            connection.execute("COMMIT")
+        except Exception:
+            connection.execute("ROLLBACK")
+            raise
+        return
+    existing = set(backend.list_tables())
+    for name in names:
+        if name in existing:
+            backend.drop_table(name, force=True)
+        backend.rename_table(f"{name}{suffix}", name)
+
+
 def open_duckdb(
     path: str = ":memory:", *, threads: int = 2, memory_limit: str = "8GB", read_only: bool = False
 ) -> BaseBackend:

@@ -170,15 +170,15 @@ def test_a_failed_run_leaves_the_warehouse_as_it_was(
     )
     import dixian.ingest.run as run_module
 
-    real = run_module._swap
+    real = run_module.swap_in_staged
 
-    def broken_swap(backend: Any, names: list[str]) -> None:
+    def broken_swap(backend: Any, names: list[str], *, suffix: str) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(run_module, "_swap", broken_swap)
+    monkeypatch.setattr(run_module, "swap_in_staged", broken_swap)
     with pytest.raises(RuntimeError, match="disk full"):
         ingest_feeds(county, as_of=AS_OF)
-    monkeypatch.setattr(run_module, "_swap", real)
+    monkeypatch.setattr(run_module, "swap_in_staged", real)
     assert table_names(county) == tables_before
     assert table_rows(county, "staging_civil_affairs_assistance") == staged_before
     assert table_rows(county, "ingest_batches") == ledger_before

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dixian.config import Workspace
-from dixian.engine import open_backend
+from dixian.engine import open_backend, swap_in_staged
 
 _ROWS = pd.DataFrame(
     {
@@ -83,7 +83,7 @@ from pathlib import Path
 
 import ibis
 from dixian.config import Workspace
-from dixian.engine import open_backend
+from dixian.engine import open_backend, swap_in_staged
 
 backend = open_backend(Workspace.open(Path(sys.argv[1])))
 if sys.argv[2] == "write":
@@ -118,3 +118,33 @@ def test_spark_workspace_tables_outlive_the_process(workspace: Workspace) -> Non
     assert runs[1].stdout.split("\n")[:2] == ["['kept_between_runs']", "3"]
     assert (workspace.root / "spark-metastore").is_dir()
     assert "Ignoring non-Spark config property" not in runs[0].stderr
+
+
+def _swap_twice(backend: Any) -> list[list[int]]:
+    """Swap in two staged tables; then try a swap whose second staged table is missing."""
+    for name in ("swap_a", "swap_b", "swap_a__next", "swap_b__next"):
+        if name in backend.list_tables():
+            backend.drop_table(name)
+    backend.create_table("swap_a", ibis.memtable({"x": [1]}))
+    backend.create_table("swap_a__next", ibis.memtable({"x": [2, 3]}))
+    backend.create_table("swap_b__next", ibis.memtable({"x": [4]}))
+    swap_in_staged(backend, ["swap_a", "swap_b"])
+    seen = [sorted(backend.table(name).x.to_pyarrow().to_pylist()) for name in ("swap_a", "swap_b")]
+    assert not {"swap_a__next", "swap_b__next"} & set(backend.list_tables())
+    backend.create_table("swap_a__next", ibis.memtable({"x": [5]}))
+    with pytest.raises(Exception):  # noqa: B017 - each engine raises its own error type
+        swap_in_staged(backend, ["swap_a", "swap_b"], suffix="__next")
+    seen.append(sorted(backend.table("swap_a").x.to_pyarrow().to_pylist()))
+    return seen
+
+
+def test_staged_tables_are_swapped_in_together_on_duckdb() -> None:
+    # After a failed swap on DuckDB, the first table is still the one before: one transaction.
+    assert _swap_twice(ibis.duckdb.connect()) == [[2, 3], [4], [2, 3]]
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_staged_tables_are_swapped_in_on_spark(spark_backend: Any) -> None:
+    # Spark has no multi-table transaction: a failed swap has already replaced the first.
+    assert _swap_twice(spark_backend) == [[2, 3], [4], [5]]

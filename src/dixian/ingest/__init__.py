@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dixian.ingest.files import discover_feeds
 from dixian.ingest.headers import HeaderLayout, locate_header
 from dixian.ingest.ledger import ReconciliationError
 from dixian.ingest.mapping import Overrides, load_overrides, map_columns, recognise_dataset
@@ -14,7 +15,7 @@ from dixian.ingest.readers import (
     read_parquet,
     read_xlsx,
 )
-from dixian.ingest.run import IngestResult, discover_feeds, ingest_feeds
+from dixian.ingest.run import IngestResult, ingest_feeds
 from dixian.ingest.validate import RULES, check_dataset
 from dixian.ingest.values import CheckContext
 

@@ -26,7 +26,8 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Ingest department feeds (导入部门数据): staging tables, quarantine, batch ledger."""
-    from dixian.ingest.run import discover_feeds, ingest_feeds
+    from dixian.ingest.files import discover_feeds
+    from dixian.ingest.run import ingest_feeds
 
     opened = Workspace.open(workspace)
     files = discover_feeds(opened, paths)

@@ -10,14 +10,9 @@ swapped in; a failure anywhere drops them, leaving the warehouse as it was.
 from __future__ import annotations
 
 import contextlib
-import csv
-import hashlib
-import multiprocessing
-import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,9 +24,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dixian.config import Workspace
-from dixian.errors import FeedValidationError
+from dixian.engine import swap_in_staged
 from dixian.ingest import quarantine as qr
 from dixian.ingest import validate as vd
+from dixian.ingest.files import (
+    Progress,
+    content_hash,
+    discover_feeds,
+    read_all,
+    source_name,
+    worker_count,
+)
 from dixian.ingest.ledger import (
     LEDGER_SCHEMA,
     LEDGER_TABLE,
@@ -42,19 +45,15 @@ from dixian.ingest.ledger import (
     reconcile,
 )
 from dixian.ingest.mapping import load_overrides, locate_feed
-from dixian.ingest.spool import FeedTask, read_batch, spool_glob
+from dixian.ingest.regions import REGIONS_VIEW, regions_lookup
+from dixian.ingest.spool import FeedTask, spool_glob
 from dixian.ingest.staging import NEXT, StagingRun, stage_dataset
 from dixian.ingest.values import CheckContext
 from dixian.standards import Dataset, load_catalog
 
-FEED_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".parquet"}
-REGIONS_FILE = Path("reference") / "regions.csv"
 _NEXT = NEXT
-_PARALLEL_BYTES = 16 << 20
 _NULL_MARK = "\x1e"
 _SEPARATOR = "\x1f"
-
-Progress = Callable[[int, str | None], None]
 
 
 @dataclass
@@ -84,55 +83,6 @@ class IngestResult:
                 b.rows_read == b.rows_accepted + b.rows_quarantined for b in self.batches
             ),
         }
-
-
-def discover_feeds(workspace: Workspace, paths: Iterable[Path] | None = None) -> list[Path]:
-    """Feed files under the given paths (default: the workspace's feeds folder), sorted."""
-    roots = list(paths) if paths else [workspace.feeds_dir]
-    found: set[Path] = set()
-    for root in roots:
-        if root.is_dir():
-            found.update(p for p in root.rglob("*") if p.suffix.lower() in FEED_SUFFIXES)
-        elif root.is_file():
-            found.add(root)
-        else:
-            raise FeedValidationError(f"{root}: no such file or folder")
-    return sorted(found, key=_feed_order)
-
-
-def _feed_order(path: Path) -> tuple[str, str, int, str]:
-    # A correction file (`2024-01.correction.csv`) follows the batch it corrects.
-    stem = path.name.split(".")[0]
-    return (path.parent.as_posix(), stem, int(".correction" in path.name.lower()), path.name)
-
-
-def _source_name(workspace: Workspace, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(workspace.feeds_dir.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
-
-
-def _content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _read_regions(workspace: Workspace) -> list[dict[str, str]] | None:
-    path = workspace.root / REGIONS_FILE
-    if not path.is_file():
-        return None
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
-    needed = {"region_code", "name", "level", "parent_code"}
-    if rows and not needed <= set(rows[0]):
-        raise FeedValidationError(
-            f"{REGIONS_FILE}: expected columns {sorted(needed)}, found {sorted(rows[0])}"
-        )
-    return rows
 
 
 def _existing(backend: Any, name: str) -> bool:
@@ -176,26 +126,6 @@ class _Tables:
             with contextlib.suppress(Exception):
                 self.backend.drop_view(name, force=True)
         self.tables, self.views = [], []
-
-
-def _swap(backend: Any, names: list[str]) -> None:
-    """Replace each table by its `__next` version; in one transaction on DuckDB."""
-    if backend.name == "duckdb":
-        connection = backend.con
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            for name in names:
-                connection.execute(f'DROP TABLE IF EXISTS "{name}"')
-                connection.execute(f'ALTER TABLE "{name}{_NEXT}" RENAME TO "{name}"')
-            connection.execute("COMMIT")
-        except Exception:
-            connection.execute("ROLLBACK")
-            raise
-        return
-    for name in names:
-        if _existing(backend, name):
-            backend.drop_table(name, force=True)
-        backend.rename_table(f"{name}{_NEXT}", name)
 
 
 def _counts(
@@ -271,21 +201,21 @@ def ingest_feeds(
     try:
         tasks: list[FeedTask] = []
         for path in files:
-            source = _source_name(workspace, path)
-            content_hash = _content_hash(path)
-            if content_hash in known_hashes:
+            source = source_name(workspace, path)
+            digest = content_hash(path)
+            if digest in known_hashes:
                 result.unchanged.append(source)
                 if progress:
                     progress(1, source)
                 continue
-            known_hashes.add(content_hash)
+            known_hashes.add(digest)
             location = locate_feed(source, catalog, overrides)
             previous = latest_by_file.get(source)
             tasks.append(
                 FeedTask(
                     path=path,
                     source_file=source,
-                    content_hash=content_hash,
+                    content_hash=digest,
                     period=location.period,
                     dataset=location.dataset,
                     batch_seq=next_seq,
@@ -296,7 +226,7 @@ def ingest_feeds(
                 )
             )
             next_seq += 1
-        result.batches = _read_all(tasks, workers=_worker_count(workspace, tasks, workers),
+        result.batches = read_all(tasks, workers=worker_count(workspace, tasks, workers),
                                    progress=progress)  # fmt: skip
         datasets = {b.dataset: catalog.dataset(b.dataset) for b in result.batches}
         if not result.batches:
@@ -305,7 +235,8 @@ def ingest_feeds(
         replaced = [row["replaces_batch"] for row in prior if row.get("replaces_batch")] + [
             b.replaces_batch for b in result.batches if b.replaces_batch
         ]
-        regions, region_chars = _regions_table(workspace, backend, spool_dir, tables)
+        tables.views.append(REGIONS_VIEW)
+        regions, region_chars = regions_lookup(workspace, backend, spool_dir)
         context = CheckContext(catalog, regions, as_of, region_chars)
         run_ids = [b.batch_id for b in result.batches]
         to_swap: list[str] = []
@@ -351,7 +282,7 @@ def ingest_feeds(
             ledger = pa.concat_tables([pa.Table.from_pylist(prior, schema=LEDGER_SCHEMA), ledger])
         _write_arrow(backend, f"{LEDGER_TABLE}{_NEXT}", ledger, spool_dir, tables)
         to_swap.append(LEDGER_TABLE)
-        _swap(backend, to_swap)
+        swap_in_staged(backend, to_swap, suffix=_NEXT)
         tables.tables = [t for t in tables.tables if not t.endswith(_NEXT)]
         result.datasets = sorted(datasets)
         return result
@@ -415,47 +346,6 @@ def _status_counts(backend: Any, quarantine: ir.Table) -> dict[str, int]:
     return {row["status"]: int(row["n"]) for row in backend.to_pyarrow(grouped).to_pylist()}
 
 
-def _worker_count(workspace: Workspace, tasks: list[FeedTask], asked: int | None) -> int:
-    if asked is not None:
-        return max(1, asked)
-    size = sum(task.path.stat().st_size for task in tasks)
-    if len(tasks) < 4 or size < _PARALLEL_BYTES:
-        return 1  # starting worker processes costs more than it saves
-    return max(1, min(workspace.config.engine.threads, os.cpu_count() or 1))
-
-
-def _read_all(
-    tasks: list[FeedTask], *, workers: int, progress: Progress | None
-) -> list[BatchRecord]:
-    """Read every new file into the spool, in worker processes when `workers` > 1.
-
-    The largest files are handed out first, so the workers finish together; the records
-    come back in batch order.
-    """
-    if workers <= 1:
-        records = []
-        for task in tasks:
-            records.append(read_batch(task))
-            if progress:
-                progress(1, task.source_file)
-        return records
-    by_seq: dict[int, BatchRecord] = {}
-    ordered = sorted(tasks, key=lambda t: t.path.stat().st_size, reverse=True)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(read_batch, task): task for task in ordered}
-        try:
-            for future in as_completed(futures):
-                record = future.result()
-                by_seq[record.batch_seq] = record
-                if progress:
-                    progress(1, futures[future].source_file)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    return [by_seq[task.batch_seq] for task in tasks]
-
-
 def _spool_root(workspace: Workspace) -> Path:
     root = workspace.artifacts_dir / "ingest-spool"
     root.mkdir(parents=True, exist_ok=True)
@@ -473,21 +363,3 @@ def _write_arrow(
     tables.views.append(view)
     tables.tables.append(name)
     backend.create_table(name, source, overwrite=True)
-
-
-def _regions_table(
-    workspace: Workspace, backend: Any, spool_dir: Path, tables: _Tables
-) -> tuple[ir.Table | None, str | None]:
-    rows = _read_regions(workspace)
-    if rows is None:
-        return None, None
-    lookup_rows = vd.region_lookup_rows(rows)
-    chars = "".join(sorted({c for row in lookup_rows for c in row["key"]}))
-    lookup = pa.Table.from_pylist(
-        lookup_rows,
-        schema=pa.schema([("key", pa.string()), ("code", pa.string()), ("ambiguous", pa.bool_())]),
-    )
-    path = spool_dir / "regions.parquet"
-    pq.write_table(lookup, path)
-    tables.views.append("_ingest_regions")
-    return backend.read_parquet(str(path), table_name="_ingest_regions"), chars
