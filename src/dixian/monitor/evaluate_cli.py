@@ -32,6 +32,8 @@ def _headline(figures: dict[str, Any]) -> dict[str, Any]:
         "rule_baseline_alerts": figures["rule_baseline"]["alerts"],
         "rule_baseline_recall": figures["rule_baseline"]["recall"],
         "recall_ratio_vs_rules": figures["recall_ratio_vs_rules"],
+        "recall_ratio_vs_rules_mean_draw": figures["recall_ratio_vs_rules_mean_draw"],
+        "recall_ratio_vs_rules_ties_averaged": figures["recall_ratio_vs_rules_ties_averaged"],
         "median_lead_time_months": figures["lead_time"]["median_months"],
         "median_lead_time_months_snapshot": figures["lead_time_snapshot"]["median_months"],
         "median_lead_time_months_rule_baseline": figures["lead_time_rule_baseline"][

@@ -207,6 +207,11 @@ def evaluate_held_out(
         "model_only_at_same_count": metrics.recall_precision_at(labels, model_only),
         "rule_baseline": {**rules_only, "households_with_hits": int((hit_counts > 0).sum())},
         "rule_baseline_county_wide": metrics.recall_precision_at(labels, county_wide),
+        # The baseline's ties (equal hit counts) are drawn at random: its recall over many draws.
+        "rule_baseline_over_draws": _baseline_over_draws(test, hits, labels, policy=policy),
+        # Isotonic calibration gives bands of equal risk; the list orders them by raw log-odds.
+        # How many falls other orders within those bands would have found:
+        "alerts_over_tie_draws": _alerts_over_tie_draws(test, hits, labels, policy=policy),
         "recall_ratio_vs_rules": (
             ours["recall"] / rules_only["recall"] if rules_only["recall"] else None
         ),
@@ -240,6 +245,12 @@ def evaluate_held_out(
         )
         for allocation in ALLOCATIONS
     }
+    draws = figures["rule_baseline_over_draws"]["mean_true_alerts"]
+    figures["recall_ratio_vs_rules_mean_draw"] = ours["true_alerts"] / draws if draws else None
+    # Neither list's luck in ties: both averaged over random orders of their equal priorities.
+    figures["recall_ratio_vs_rules_ties_averaged"] = (
+        figures["alerts_over_tie_draws"]["mean_true_alerts"] / draws if draws else None
+    )
     figures["fairness_gaps"] = [row for row in figures["fairness"] if row["gap"]]
     if true_causes is not None:
         causes = feature_causes(features)
@@ -317,6 +328,40 @@ def _allocation_figures(
     rules_recall = out["rule_baseline"]["recall"]
     out["recall_ratio_vs_rules"] = out["alerts"]["recall"] / rules_recall if rules_recall else None
     return out
+
+
+TIE_DRAWS = 50
+
+
+def _baseline_over_draws(
+    test: pd.DataFrame, hits: pd.DataFrame, labels: NDArray[np.int_], *, policy: AlertPolicy
+) -> dict[str, float]:
+    """True alerts of the rule baseline over `TIE_DRAWS` seeds of its tie-break."""
+    found = [
+        int(labels[_rule_policy_baseline(test, hits, policy=policy, tie_break=draws)].sum())
+        for draws in (household_draws(test["household_id"], seed=seed) for seed in range(TIE_DRAWS))
+    ]
+    return _draw_summary(found)
+
+
+def _alerts_over_tie_draws(
+    test: pd.DataFrame, hits: pd.DataFrame, labels: NDArray[np.int_], *, policy: AlertPolicy
+) -> dict[str, float]:
+    """True alerts of the alert list when equal priorities are ordered at random instead."""
+    found = [
+        int(labels[_alerted(test.assign(raw_logodds=draws), hits, policy=policy)].sum())
+        for draws in (household_draws(test["household_id"], seed=seed) for seed in range(TIE_DRAWS))
+    ]
+    return _draw_summary(found)
+
+
+def _draw_summary(found: list[int]) -> dict[str, float]:
+    return {
+        "draws": TIE_DRAWS,
+        "mean_true_alerts": float(np.mean(found)),
+        "p5_true_alerts": float(np.percentile(found, 5)),
+        "p95_true_alerts": float(np.percentile(found, 95)),
+    }
 
 
 def _township_alerts(test: pd.DataFrame, mask: NDArray[np.bool_]) -> dict[str, int]:
