@@ -295,6 +295,11 @@ def build_household_period(
     # Not materialised whole: each step computes its own periods' evidence rows.
     evidence_rows = [row for part in parts for row in part.evidence]
     evidence = _evidence_in_steps(backend, evidence_rows, members, sorted(set(periods)), step=done)
+    # The panel now reads only `derived` and `evidence`: the member grid and holders (about
+    # 25 million rows each for a 1,000,000-person county's 25 months) give back their spill
+    # space before the panel is written.
+    for name in ("grid", "holders", "members"):
+        backend.drop_table(f"{INTERMEDIATE_PREFIX}{name}", force=True)
     panel = panel.left_join(evidence, KEYS)
     panel = panel.drop("household_id_right", "period_right")
     panel = panel.mutate(evidence=panel.evidence.fill_null("{}"))
