@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dixian.console import progress_bar
+from dixian.engine import swap_in_staged
 from dixian.features.builder import (
     FeatureSettings,
     build_household_period,
@@ -18,6 +19,8 @@ from dixian.features.panel_schema import PANEL_COLUMNS, PANEL_TABLE, check_panel
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
+
+_STAGED_SUFFIX = "__new"
 
 
 def update_household_period(
@@ -70,7 +73,7 @@ def update_household_period(
         {*wanted, *(period_name(period_index(p) - 12) for p in wanted)} & set(available)
     )
     report: dict[str, object] = {}
-    staging_name = f"{PANEL_TABLE}__new"
+    staging_name = f"{PANEL_TABLE}{_STAGED_SUFFIX}"
     with progress_bar("一户一档 household-period panel", None) as advance:
         try:
             built = build_household_period(
@@ -91,7 +94,9 @@ def update_household_period(
         finally:
             # Before the swap: a 1,000,000-person county's intermediates spill about 23 GB.
             drop_intermediates(backend)
-    _swap(backend, staging_name)
+    # Renamed, not copied: a 1,000,000-person county's 25-month panel is about 15 GB, and a
+    # copy of it ran the disk full after a 35-minute build (bench/RESULTS.md, features).
+    swap_in_staged(backend, [PANEL_TABLE], suffix=_STAGED_SUFFIX)
     stored = backend.table(PANEL_TABLE)
     figures.update(
         **report,
@@ -104,26 +109,3 @@ def update_household_period(
 
 def _stored_columns(backend: BaseBackend) -> list[str]:
     return list(backend.table(PANEL_TABLE).columns)
-
-
-def _swap(backend: BaseBackend, staging_name: str) -> None:
-    """Replace the panel by the freshly written table, renamed, not copied.
-
-    A copy needs the panel's size again in free disk and time: a 1,000,000-person county's
-    25-month panel is about 15 GB, and its copy ran the disk full after a 35-minute build.
-    On DuckDB the drop and rename are one transaction, so a failure keeps the old panel.
-    """
-    if backend.name == "duckdb":
-        connection: Any = backend.con
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            connection.execute(f'DROP TABLE IF EXISTS "{PANEL_TABLE}"')
-            connection.execute(f'ALTER TABLE "{staging_name}" RENAME TO "{PANEL_TABLE}"')
-            connection.execute("COMMIT")
-        except Exception:
-            connection.execute("ROLLBACK")
-            raise
-        return
-    if PANEL_TABLE in backend.list_tables():
-        backend.drop_table(PANEL_TABLE, force=True)
-    backend.rename_table(staging_name, PANEL_TABLE)
