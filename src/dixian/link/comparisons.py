@@ -265,6 +265,7 @@ def blocking_keys(roles: Iterable[str], *, flavour: Flavour) -> list[tuple[list[
     present = set(roles)
     has_name, has_birth = "name" in present, "birth_date" in present
     has_region, has_id = "region_code" in present, "id_number" in present
+    has_address = "address" in present
     keys: list[tuple[list[str], str | None]] = []
     if flavour == "chinese":
         if has_name and has_birth:
@@ -285,6 +286,10 @@ def blocking_keys(roles: Iterable[str], *, flavour: Flavour) -> list[tuple[list[
             keys.append((["name_key"], _NAME_ONLY))
         if has_name and not has_birth and not has_region:
             keys.append((["name_pinyin"], None))
+        if has_name and has_address:
+            # A name-only record that gives an address (a vehicle owner's domicile) also meets
+            # the persons registered at that address, whose names it may spell otherwise.
+            keys.append((["address_key"], _NAME_ONLY if has_birth or has_region else None))
     else:
         if has_name and has_birth:
             keys.append((["name", "birth_str"], None))

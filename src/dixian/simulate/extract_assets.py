@@ -9,6 +9,14 @@ import numpy as np
 from dixian.simulate.extract import _HOUSING, Batch, Extractor, _period
 from dixian.simulate.extract_services import _PLATES
 
+# Shares of register rows without the owner's address. The traffic police take the owner's
+# domicile (住所地址, as on the ID card or hukou) at every registration, a required item of the
+# registration form, so only rows migrated from older systems lack it. The real-estate
+# register's contact address (权利人通讯地址) is an optional box of the application form, left
+# empty more often.
+VEHICLE_ADDRESS_BLANK = 0.02
+REAL_ESTATE_ADDRESS_BLANK = 0.10
+
 
 def _heads_at(ex: Extractor, m: int, households: np.ndarray) -> np.ndarray:
     persons, hh, relation = ex.members(m)
@@ -155,6 +163,17 @@ def disaster_losses(ex: Extractor) -> Iterator[Batch]:
         yield Batch(_period(ex, m), cols, heads, hh)
 
 
+def _owner_address(ex: Extractor, households: np.ndarray, blank_share: float) -> np.ndarray:
+    """The owner's household-registration address at the row's date, blank on a share of rows.
+
+    Written in the household register's own form (the same text as its `address`): the owner
+    gives the address of their hukou, which is the household they belong to at registration.
+    """
+    address: np.ndarray = ex.address[households].astype(object)
+    address[ex.rng.uniform(0, 1, households.size) < blank_share] = ""
+    return address
+
+
 def _asset_batches(
     ex: Extractor, kind: str, initial: np.ndarray | None, build: object
 ) -> Iterator[Batch]:
@@ -225,6 +244,7 @@ def _vehicle_cols(
         "registration_date": d,
         "purchase_price": price,
         "vehicle_status": np.full(p.size, "normal"),
+        "owner_address": _owner_address(ex, h, VEHICLE_ADDRESS_BLANK),
     }
 
 
@@ -257,6 +277,7 @@ def _house_cols(
         "area_sqm": area,
         "registration_date": d,
         "transaction_price": np.where(v > 0, v, np.round(area * 3_500, -3)),
+        "owner_address": _owner_address(ex, h, REAL_ESTATE_ADDRESS_BLANK),
     }
 
 
