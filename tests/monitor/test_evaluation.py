@@ -134,7 +134,7 @@ def test_lowest_group_ratio_by_chance_depends_on_counts() -> None:
 
 
 def test_rule_baseline_ranks_by_hits_whatever_the_alert_lists_trigger_weight() -> None:
-    from dixian.monitor.evaluation import _rule_policy_baseline
+    from dixian.monitor.comparison import rule_policy_baseline
 
     scores = pd.DataFrame(
         {
@@ -155,7 +155,7 @@ def test_rule_baseline_ranks_by_hits_whatever_the_alert_lists_trigger_weight() -
     )
     tie_break = np.linspace(0.1, 0.6, 6)
     masks = [
-        _rule_policy_baseline(
+        rule_policy_baseline(
             scores, hits, policy=AlertPolicy(budget=2, trigger_weight=w), tie_break=tie_break
         )
         for w in (0.0, 0.2)

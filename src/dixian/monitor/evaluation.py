@@ -18,24 +18,29 @@ from dataclasses import replace
 from typing import Any
 
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from dixian.console import progress_bar
 from dixian.errors import UserError
 from dixian.monitor import metrics
 from dixian.monitor.alert_runs import (
-    MonthlyScores,
-    alerted_sets,
     household_draws,
     lead_summary,
     lookback_limit,
     run_lead_times,
     score_earlier_months,
 )
-from dixian.monitor.alerts import ALLOCATIONS, AlertPolicy, rank_alerts
+from dixian.monitor.alerts import ALLOCATIONS, AlertPolicy
 from dixian.monitor.causes import attribute_causes
+from dixian.monitor.comparison import (
+    alerted_mask,
+    alerts_over_tie_draws,
+    allocation_figures,
+    always_alert_mask,
+    baseline_over_draws,
+    earlier_alerted,
+    rule_policy_baseline,
+)
 from dixian.monitor.features import (
     DEFAULT_FEATURES,
     FeatureSpec,
@@ -149,13 +154,13 @@ def evaluate_held_out(
     policy = policy or AlertPolicy()
     if policy.trigger_lift is None:
         policy = replace(policy, trigger_lift=trained.card["trigger_lift"])
-    alerted = _alerted(test, hits, policy=policy)
+    alerted = alerted_mask(test, hits, policy=policy)
     count = int(alerted.sum())
     summary = summarise_hits(hits).set_index("household_id")
     hit_counts = test["household_id"].map(summary["trigger_count"]).fillna(0).to_numpy()
     tie_break = household_draws(test["household_id"], seed=seed)
-    baseline = _rule_policy_baseline(test, hits, policy=policy, tie_break=tie_break)
-    always = _always_alert(test, hits).to_numpy(dtype=bool)
+    baseline = rule_policy_baseline(test, hits, policy=policy, tie_break=tie_break)
+    always = always_alert_mask(test, hits).to_numpy(dtype=bool)
     county_wide = metrics.rule_baseline_mask(hit_counts, budget=count, tie_break=tie_break)
     model_only = metrics.top_k_mask(test["risk"].to_numpy(), count)
     ours = metrics.recall_precision_at(labels, alerted)
@@ -208,10 +213,10 @@ def evaluate_held_out(
         "rule_baseline": {**rules_only, "households_with_hits": int((hit_counts > 0).sum())},
         "rule_baseline_county_wide": metrics.recall_precision_at(labels, county_wide),
         # The baseline's ties (equal hit counts) are drawn at random: its recall over many draws.
-        "rule_baseline_over_draws": _baseline_over_draws(test, hits, labels, policy=policy),
+        "rule_baseline_over_draws": baseline_over_draws(test, hits, labels, policy=policy),
         # Isotonic calibration gives bands of equal risk; the list orders them by raw log-odds.
         # How many falls other orders within those bands would have found:
-        "alerts_over_tie_draws": _alerts_over_tie_draws(test, hits, labels, policy=policy),
+        "alerts_over_tie_draws": alerts_over_tie_draws(test, hits, labels, policy=policy),
         "recall_ratio_vs_rules": (
             ours["recall"] / rules_only["recall"] if rules_only["recall"] else None
         ),
@@ -235,12 +240,12 @@ def evaluate_held_out(
             test["household_id"],
             mask,
             months_to_event,
-            earlier=_earlier(earlier, name, policy, seed),
+            earlier=earlier_alerted(earlier, name=name, policy=policy, seed=seed),
         )
         figures[f"lead_time{suffix}"] = lead_summary(runs, lookback=lookback)
         figures[f"lead_time_snapshot{suffix}"] = metrics.lead_time_summary(months_to_event, mask)
     figures["allocations"] = {
-        allocation: _allocation_figures(
+        allocation: allocation_figures(
             test, hits, labels, groups, policy=replace(policy, allocation=allocation), seed=seed
         )
         for allocation in ALLOCATIONS
@@ -275,134 +280,6 @@ def evaluate_held_out(
                 .to_dict(orient="records")
             )
     return figures
-
-
-def _alerted(
-    scores: pd.DataFrame,
-    hits: pd.DataFrame,
-    *,
-    policy: AlertPolicy,
-    need: NDArray[np.float64] | None = None,
-) -> NDArray[np.bool_]:
-    ranked = rank_alerts(scores, hits, policy=policy, need=need)
-    # Households the ranking leaves out (already monitoring objects) are not alerted.
-    ranked = ranked.set_index("household_id").reindex(scores["household_id"])
-    return np.asarray(ranked["alerted"].fillna(False).to_numpy(), dtype=bool)
-
-
-def _earlier(earlier: MonthlyScores, name: str, policy: AlertPolicy, seed: int) -> list[set[str]]:
-    """The households the alert list (or the rule baseline) alerted in each earlier month."""
-    if name == "alerts":
-        return alerted_sets(earlier, lambda scored, hits: _alerted(scored, hits, policy=policy))
-
-    def rules(scored: pd.DataFrame, hits: pd.DataFrame) -> NDArray[np.bool_]:
-        draws = household_draws(scored["household_id"], seed=seed)
-        return _rule_policy_baseline(scored, hits, policy=policy, tie_break=draws)
-
-    return alerted_sets(earlier, rules)
-
-
-def _allocation_figures(
-    test: pd.DataFrame,
-    hits: pd.DataFrame,
-    labels: NDArray[np.int_],
-    groups: pd.DataFrame,
-    *,
-    policy: AlertPolicy,
-    seed: int,
-) -> dict[str, Any]:
-    """Recall, ratio and township fairness of both lists under one budget allocation."""
-    alerted = _alerted(test, hits, policy=policy)
-    draws = household_draws(test["household_id"], seed=seed)
-    baseline = _rule_policy_baseline(test, hits, policy=policy, tie_break=draws)
-    out: dict[str, Any] = {}
-    for name, mask in (("alerts", alerted), ("rule_baseline", baseline)):
-        table = metrics.fairness_table(labels, mask, groups[["township"]])
-        ratios = [row["recall_ratio"] for row in table if row["recall_ratio"] is not None]
-        out[name] = {
-            **metrics.recall_precision_at(labels, mask),
-            "lowest_township_ratio": min(ratios) if ratios else None,
-            "townships": {row["group"]: row["recall_ratio"] for row in table},
-            "budgets": _township_alerts(test, mask),
-        }
-    rules_recall = out["rule_baseline"]["recall"]
-    out["recall_ratio_vs_rules"] = out["alerts"]["recall"] / rules_recall if rules_recall else None
-    return out
-
-
-TIE_DRAWS = 50
-
-
-def _baseline_over_draws(
-    test: pd.DataFrame, hits: pd.DataFrame, labels: NDArray[np.int_], *, policy: AlertPolicy
-) -> dict[str, float]:
-    """True alerts of the rule baseline over `TIE_DRAWS` seeds of its tie-break."""
-    found = [
-        int(labels[_rule_policy_baseline(test, hits, policy=policy, tie_break=draws)].sum())
-        for draws in (household_draws(test["household_id"], seed=seed) for seed in range(TIE_DRAWS))
-    ]
-    return _draw_summary(found)
-
-
-def _alerts_over_tie_draws(
-    test: pd.DataFrame, hits: pd.DataFrame, labels: NDArray[np.int_], *, policy: AlertPolicy
-) -> dict[str, float]:
-    """True alerts of the alert list when equal priorities are ordered at random instead."""
-    found = [
-        int(labels[_alerted(test.assign(raw_logodds=draws), hits, policy=policy)].sum())
-        for draws in (household_draws(test["household_id"], seed=seed) for seed in range(TIE_DRAWS))
-    ]
-    return _draw_summary(found)
-
-
-def _draw_summary(found: list[int]) -> dict[str, float]:
-    return {
-        "draws": TIE_DRAWS,
-        "mean_true_alerts": float(np.mean(found)),
-        "p5_true_alerts": float(np.percentile(found, 5)),
-        "p95_true_alerts": float(np.percentile(found, 95)),
-    }
-
-
-def _township_alerts(test: pd.DataFrame, mask: NDArray[np.bool_]) -> dict[str, int]:
-    township = test["region_code"].astype(str).str[:9]
-    counts = township[mask].value_counts()
-    return {str(name): int(counts.get(name, 0)) for name in sorted(township.unique())}
-
-
-def _always_alert(scores: pd.DataFrame, hits: pd.DataFrame) -> pd.Series:
-    always = hits.loc[hits["always_alert"].astype(bool), "household_id"]
-    return scores["household_id"].isin(set(always))
-
-
-_BASELINE_TRIGGER_WEIGHT = 0.5
-
-
-def _rule_policy_baseline(
-    scores: pd.DataFrame,
-    hits: pd.DataFrame,
-    *,
-    policy: AlertPolicy,
-    tie_break: NDArray[np.float64],
-) -> NDArray[np.bool_]:
-    """The rule-only baseline: the same alert policy with the official triggers alone.
-
-    Each jurisdiction gets the same budget and the same always-alert households; the budget is
-    filled by trigger hits, most first, ties in a seeded random order (the model's risk plays
-    no part). Rules alert nobody without a hit, so where too few households have one the
-    baseline alerts fewer.
-    """
-    kept = [c for c in ("household_id", "region_code", "registry_status") if c in scores]
-    rule_only = scores[kept].assign(risk=tie_break * 1e-9)
-    # Ranked by hits whatever weight the alert list gives them (at weight 0 every household's
-    # priority would be its tie-break alone).
-    # Every official trigger counts: the rules know no lift.
-    by_hits = replace(policy, trigger_weight=_BASELINE_TRIGGER_WEIGHT, trigger_scope="all")
-    flagged = np.asarray(scores["household_id"].isin(set(hits["household_id"])), dtype=bool)
-    # Allocated by need, the rules' own need is the households they flag.
-    alerted = _alerted(rule_only, hits, policy=by_hits, need=flagged.astype(np.float64))
-    baseline: NDArray[np.bool_] = alerted & flagged
-    return baseline
 
 
 def true_causes_from_shocks(
