@@ -11,7 +11,9 @@
 # Environment: MON_EVAL_WS (/tmp/mon-eval), MON_EVAL_PERSONS (20000), MON_EVAL_YEARS (4),
 # MON_EVAL_SEED (11), MON_EVAL_BUDGETS ("50 100": alerts per township, one evaluation each),
 # MON_EVAL_THREADS and MON_EVAL_MEMORY_LIMIT (DuckDB threads and memory_limit written into a
-# new workspace's dixian.toml; e.g. 1 and 3GB for a 100,000-person county on a shared machine).
+# new workspace's dixian.toml; e.g. 1 and 3GB for a 100,000-person county on a shared machine),
+# MON_EVAL_ARGS (more options for `dixian evaluate monitor`, e.g. "--allocation need" or
+# "--trigger-scope all --lead-lookback 0").
 # The figures go to $MON_EVAL_WS/reports/monitor-evaluation-<period>-budget<B>.json.
 source "$(dirname "$0")/_common.sh"
 WS="${MON_EVAL_WS:-/tmp/mon-eval}"
@@ -53,7 +55,8 @@ if [[ "$MODE" == --features ]]; then
 fi
 for budget in $BUDGETS; do
   step "dixian evaluate monitor --budget $budget"
-  $DIXIAN evaluate monitor --workspace "$WS" --budget "$budget" --json \
+  # shellcheck disable=SC2086  # MON_EVAL_ARGS is a list of options
+  $DIXIAN evaluate monitor --workspace "$WS" --budget "$budget" --json ${MON_EVAL_ARGS:-} \
     | tee "$WS/reports/monitor-headline-budget$budget.json"
   for report in "$WS"/reports/monitor-evaluation-????-??.json; do
     cp "$report" "${report%.json}-budget$budget.json"
