@@ -149,6 +149,12 @@ def evaluate_monitor(
         panel,
         target=below_line_target(lines),
         rules=rules_from_policy(policy_set, params=params),
+        validation_rules=rules_from_policy(
+            policy_set,
+            params=policy_set.resolve_parameters(
+                province=province, year=int(shift_period(chosen, -horizon)[:4])
+            ),
+        ),
         policy=AlertPolicy(
             budget=budget,
             trigger_weight=trigger_weight,

@@ -64,6 +64,7 @@ def evaluate_held_out(
     *,
     target: Target,
     rules: Sequence[TriggerRule] = (),
+    validation_rules: Sequence[TriggerRule] | None = None,
     policy: AlertPolicy | None = None,
     features: Sequence[FeatureSpec] = DEFAULT_FEATURES,
     horizon: int = 12,
@@ -82,6 +83,9 @@ def evaluate_held_out(
         panel: the household-period panel.
         target: what "fallen" means in a month (column or expression).
         rules: the official triggers (rule-only baseline, and trigger hits in the ranking).
+        validation_rules: the triggers with the validation year's parameters, for the
+            triggers' lift (default: `rules`); production resolves a period's parameters by
+            its year, so the lift at T − 12 uses that year's monitoring line.
         policy: the alert policy (budget per jurisdiction).
         features: feature specifications.
         horizon: months ahead.
@@ -121,7 +125,7 @@ def evaluate_held_out(
         model_params=model_params,
         identified=identified,
     )
-    record_trigger_lift(trained, panel, rules)
+    record_trigger_lift(trained, panel, rules if validation_rules is None else validation_rules)
     test = snapshot(
         panel,
         period=test_period,
