@@ -31,9 +31,8 @@ step "6. the household-period panel (一户一档)"
 $DIXIAN features --workspace "$WS"
 
 step "7. verification (核对) of every household, and the top problem leads (问题线索)"
-# The simulated county's own rules, as its province publishes them (its real-estate register
-# holds purchased flats only, so a flat excludes; the shipped generic policy allows one home).
-cp src/dixian/policy/examples/simulated-county.yaml "$WS/policies/"
+# `dixian simulate` put the county's own rules beside the shipped generic ones (its real-estate
+# register holds purchased flats only, so a flat excludes; the generic policy allows one home).
 echo "   county policy: $WS/policies/simulated-county.yaml (max_properties 0, any business excludes)"
 $DIXIAN verify --workspace "$WS" --top 10
 $DIXIAN evaluate verify --workspace "$WS"

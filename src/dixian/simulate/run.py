@@ -13,6 +13,7 @@ from typing import Any
 
 from dixian.config import Workspace
 from dixian.errors import UserError
+from dixian.policy import EXAMPLES_DIR
 from dixian.simulate.calibration import Statistic, calibration_statistics, write_report
 from dixian.simulate.feeds import write_feeds
 from dixian.simulate.geography import write_reference
@@ -46,6 +47,28 @@ def reference_dir(workspace: Workspace) -> Path:
     return workspace.root / "reference"
 
 
+COUNTY_POLICY_FILE = "simulated-county.yaml"
+
+
+def write_county_policy(workspace: Workspace, *, replace: bool) -> Path | None:
+    """Put the simulated county's own rules into W/policies, as its province publishes them.
+
+    The shipped policy is a generic province's; the simulated county's registers differ from
+    it (its real-estate register holds purchased flats only), so verification of a simulated
+    county needs the county's file just as a real county needs its own. A file of the same
+    name that the user placed there is kept unless `replace`.
+
+    Returns:
+        The path written, or None when an existing file was kept.
+    """
+    target = workspace.policies_dir / COUNTY_POLICY_FILE
+    if target.exists() and not replace:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(EXAMPLES_DIR / COUNTY_POLICY_FILE, target)
+    return target
+
+
 def simulation_report_dir(workspace: Workspace) -> Path:
     """Where the calibration report is written."""
     return workspace.reports_dir / "simulation"
@@ -75,7 +98,8 @@ def simulate(
         params: the county's parameters (see `params_for_county_type`).
         noise: the noise profile of the feeds.
         planting: rates of planted ineligibility.
-        replace: delete feeds, truth and reference data of an earlier simulation first.
+        replace: delete feeds, truth and reference data of an earlier simulation first (and
+            rewrite the county policy file, `simulated-county.yaml`, in W/policies).
         progress: called with (steps done, description).
 
     Returns:
@@ -119,6 +143,7 @@ def simulate(
     )
     seconds["world"] = round(time.perf_counter() - started, 2)
     write_reference(state.geography, reference_dir(workspace))
+    write_county_policy(workspace, replace=replace)
     summary = write_feeds(
         state,
         years=years,
