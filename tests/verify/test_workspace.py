@@ -216,3 +216,26 @@ def test_application_without_linkage_tables(workspace: Workspace, tmp_path: Path
     report = json.loads(result.stdout)
     assert report["registered_members"] == 4  # from the panel's member_count
     assert "member_not_declared" not in {d["item"] for d in report["discrepancies"]}
+
+
+def _limit(backend: Any) -> str:
+    return str(backend.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+
+def test_streaming_memory_lowers_and_restores_the_limit() -> None:
+    import ibis
+
+    from dixian.verify.workspace import streaming_memory
+
+    backend = ibis.duckdb.connect(memory_limit="9GB")
+    configured = _limit(backend)
+    with streaming_memory(backend, configured="9GB"):
+        assert _limit(backend) == "1.8 GiB"
+    assert _limit(backend) == configured
+    backend.con.execute("SET memory_limit = '1GB'")
+    with streaming_memory(backend, configured="1GB"):  # already lower: left alone
+        assert _limit(backend) == "953.6 MiB"
+    with streaming_memory(backend, configured="80%"):  # not understood: left alone
+        assert _limit(backend) == "953.6 MiB"
+    with streaming_memory(OtherEngine(backend), configured="9GB"):  # not DuckDB: left alone
+        assert _limit(backend) == "953.6 MiB"

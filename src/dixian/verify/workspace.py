@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,14 +132,55 @@ def run_batch(
         figures["beneficiaries"] += int(row["beneficiaries"] or 0)
         if row["status"] == Status.NOT_ELIGIBLE.value:
             figures["beneficiaries_not_eligible"] = int(row["beneficiaries"] or 0)
-    run.leads = find_problem_leads(
-        panel, policy_set, params=params, period=chosen_period, backend=backend, programs=programs
-    )
+    with streaming_memory(backend, configured=workspace.config.engine.memory_limit):
+        run.leads = find_problem_leads(
+            panel,
+            policy_set,
+            params=params,
+            period=chosen_period,
+            backend=backend,
+            programs=programs,
+        )
     leads_table = pa.Table.from_pylist(leads_frame_rows(run.leads), schema=_LEADS_SCHEMA)
     backend.create_table(LEADS_TABLE, ibis.memtable(leads_table), overwrite=True)
     prepare_lookups(backend)  # so that applications that follow are point queries
     advance("problem leads written")
     return run
+
+
+# Explaining the leads streams the panel's `evidence` column once (most of the warehouse's
+# pages). With the workspace's limit DuckDB keeps every page it reads until the limit is
+# reached: on the real 1M county 9 GiB RSS and twice the time, mostly in the kernel (page
+# faults); with 2 GB the same query reads the same pages and drops them (13.1 s -> 7.6 s).
+_STREAMING_LIMIT = 2 * 1000**3
+_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4}
+_UNITS |= {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
+
+
+def _limit_bytes(text: str) -> float | None:
+    found = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
+    if found is None or found.group(2).upper() not in _UNITS:
+        return None
+    return float(found.group(1)) * _UNITS[found.group(2).upper()]
+
+
+@contextmanager
+def streaming_memory(backend: Any, *, configured: str) -> Iterator[None]:
+    """Lower DuckDB's memory limit to 2 GB for a query that streams a large column once.
+
+    Restores the workspace's `configured` limit afterwards; does nothing on other engines or
+    when the configured limit is already lower (or not understood).
+    """
+    connection = backend.con if getattr(backend, "name", "") == "duckdb" else None
+    limit = _limit_bytes(configured)
+    if connection is None or limit is None or limit <= _STREAMING_LIMIT:
+        yield
+        return
+    connection.execute(f"SET memory_limit = '{_STREAMING_LIMIT // 1000**2}MB'")
+    try:
+        yield
+    finally:
+        connection.execute(f"SET memory_limit = '{int(limit)}B'")
 
 
 def run_application(workspace: Workspace, path: Path, *, backend: Any) -> ApplicationResult:
