@@ -7,7 +7,24 @@ from pathlib import Path
 import pytest
 
 from dixian.config import Workspace, init_workspace
+from dixian.simulate.params import params_for_county_type
+from dixian.simulate.state import WorldState
+from dixian.simulate.world import PlantingRates, run_world
 from tests.conftest import run_cli
+
+
+def small_world(*, seed: int, years: int, planting: PlantingRates | None = None) -> WorldState:
+    """A 3,000-person world of the poor western county type, simulated in memory (no feeds)."""
+    return run_world(
+        seed=seed,
+        persons=3000,
+        years=years,
+        start_year=2021,
+        county_code="522799",
+        county_name="测试县",
+        params=params_for_county_type("poor_western"),
+        planting=planting or PlantingRates(),
+    )
 
 
 def simulate_into(root: Path, *args: str) -> Workspace:

@@ -12,26 +12,17 @@ from dixian.simulate.extract_assets import (
     real_estate,
     vehicles,
 )
-from dixian.simulate.params import params_for_county_type
 from dixian.simulate.state import WorldState
-from dixian.simulate.world import PlantingRates, run_world
+from dixian.simulate.world import PlantingRates
 from dixian.standards import load_catalog
+from tests.simulate.conftest import small_world
 
 YEARS = 2
 
 
 @pytest.fixture(scope="module")
 def world() -> WorldState:
-    return run_world(
-        seed=8,
-        persons=3000,
-        years=YEARS,
-        start_year=2021,
-        county_code="522799",
-        county_name="测试县",
-        params=params_for_county_type("poor_western"),
-        planting=PlantingRates(owns_car=0.3, buys_house=0.3),
-    )
+    return small_world(seed=8, years=YEARS, planting=PlantingRates(owns_car=0.3, buys_house=0.3))
 
 
 def test_owner_address_is_an_optional_address_field_of_both_registers() -> None:

@@ -7,25 +7,15 @@ import pytest
 
 from dixian.simulate.extract import Extractor
 from dixian.simulate.extract_services import INJURY_DIAGNOSES, medical_claims
-from dixian.simulate.params import params_for_county_type
 from dixian.simulate.state import WorldState
-from dixian.simulate.world import PlantingRates, run_world
+from tests.simulate.conftest import small_world
 
 YEARS = 2
 
 
 @pytest.fixture(scope="module")
 def world() -> WorldState:
-    return run_world(
-        seed=11,
-        persons=3000,
-        years=YEARS,
-        start_year=2021,
-        county_code="522799",
-        county_name="测试县",
-        params=params_for_county_type("poor_western"),
-        planting=PlantingRates(),
-    )
+    return small_world(seed=11, years=YEARS)
 
 
 def test_every_visible_accident_has_an_injury_stay_of_its_victim(world: WorldState) -> None:

@@ -7,25 +7,15 @@ import pytest
 
 from dixian.simulate.extract import Extractor
 from dixian.simulate.extract_assets import house_safety
-from dixian.simulate.params import params_for_county_type
 from dixian.simulate.state import WorldState
-from dixian.simulate.world import PlantingRates, run_world
+from tests.simulate.conftest import small_world
 
 YEARS = 3
 
 
 @pytest.fixture(scope="module")
 def world() -> WorldState:
-    return run_world(
-        seed=5,
-        persons=3000,
-        years=YEARS,
-        start_year=2021,
-        county_code="522799",
-        county_name="测试县",
-        params=params_for_county_type("poor_western"),
-        planting=PlantingRates(),
-    )
+    return small_world(seed=5, years=YEARS)
 
 
 def test_unsafe_houses_of_every_household_are_cleared(world: WorldState) -> None:
