@@ -128,3 +128,27 @@ def test_members_registered_only_after_the_period_are_not_found(ledgers: bool) -
     )
     with pytest.raises(NotFound):
         _verify(declaration, con)
+
+
+@pytest.mark.parametrize("ledgers", [True, False])
+def test_a_declared_household_gets_the_same_members_either_way(ledgers: bool) -> None:
+    """With household_id declared, a fresh lookup answers (its source indexes are not built)."""
+    from dixian.verify.lookup import prepare_lookups
+    from dixian.verify.member_lookup import lookup_is_fresh
+
+    con = _warehouse(ledgers=ledgers)
+    con.create_table(
+        "household_period",
+        ibis.memtable({"household_id": ["g1"], "period": ["2024-06"], "member_count": [4]}),
+    )
+    prepared = prepare_lookups(con)
+    assert lookup_is_fresh(con) is ledgers
+    assert ("verify_idx_membership_household" in prepared) is not ledgers
+    assert "verify_idx_persons_id_number" in prepared  # unknown ID numbers stay point queries
+    declaration = Declaration.model_validate(
+        {"household_id": "g1", "members": [{"id_number": _id("k1")}]}
+    )
+    result = _verify(declaration, con)
+    assert result.registered_members == 4
+    undeclared = [d for d in result.discrepancies if d.item == "member_not_declared"]
+    assert len(undeclared) == 3  # k2, k5, k6

@@ -34,7 +34,7 @@ from dixian.verify.lookup import (
     memberships_of,
     panel_history,
 )
-from dixian.verify.member_lookup import declared_rows, household_members
+from dixian.verify.member_lookup import declared_rows, household_members, lookup_is_fresh
 from dixian.verify.results import ProgramResult, Status
 
 # A declared amount may be this much below the records before it counts as under-declared:
@@ -187,7 +187,8 @@ def _majority_household(rows: list[dict[str, Any]], period: str | None) -> str:
 
 
 def _registered_ids(backend: Any, found: _Found, period: str) -> dict[str, str] | None:
-    if found.prepared:
+    # A declared household_id skips `declared_rows`: ask whether the lookup is up to date.
+    if found.prepared or lookup_is_fresh(backend):
         return household_members(backend, found.household_id, period)
     try:
         return members_of(

@@ -81,6 +81,12 @@ def _is_fresh(connection: Any) -> bool:
     return bool(rows and rows[0]["fresh"])
 
 
+def lookup_is_fresh(backend: Any) -> bool:
+    """Whether `verify_member_lookup` exists and is as new as linkage and ingestion."""
+    connection = _connection(backend)
+    return connection is not None and _is_fresh(connection)
+
+
 def build_member_lookup(backend: Any) -> bool:
     """Write `verify_member_lookup` and its indexes unless an up-to-date one exists.
 
@@ -168,4 +174,10 @@ def household_members(backend: Any, household_id: str, period: str) -> dict[str,
     return members
 
 
-__all__ = ["LOOKUP_TABLE", "build_member_lookup", "declared_rows", "household_members"]
+__all__ = [
+    "LOOKUP_TABLE",
+    "build_member_lookup",
+    "declared_rows",
+    "household_members",
+    "lookup_is_fresh",
+]
