@@ -36,11 +36,13 @@ from dixian.verify import (
     verify_programs,
 )
 from dixian.verify.lookup import prepare_lookups, single_threaded
+from dixian.verify.workspace import streaming_memory
 
 _HOUSEHOLDS = {"tiny": 2_000, "small": 100_000, "full": 1_000_000}
 _APPLICATIONS = {"tiny": 8, "small": 200, "full": 300}
 _PERIOD = "2024-06"
 _PERSONS_PER_HOUSEHOLD = 3
+_MEMORY = "6GB"
 
 
 def _maybe_null(rng: np.random.Generator, values: np.ndarray, share: float) -> pa.Array:
@@ -202,7 +204,7 @@ def run(size: str, workdir: Path) -> dict[str, object]:
     panel_data = synthetic_panel(households)
     registry_households = min(households, 1_000_000 // _PERSONS_PER_HOUSEHOLD + 1)
     persons, membership, registration = _registry(registry_households)
-    backend = open_duckdb(str(workdir / "warehouse.duckdb"), threads=2, memory_limit="6GB")
+    backend = open_duckdb(str(workdir / "warehouse.duckdb"), threads=2, memory_limit=_MEMORY)
     backend.create_table("household_period", panel_data, overwrite=True)
     backend.create_table("persons", persons, overwrite=True)
     backend.create_table("household_membership", membership, overwrite=True)
@@ -226,7 +228,10 @@ def run(size: str, workdir: Path) -> dict[str, object]:
     verify_seconds = time.perf_counter() - started
     verify_cpu = time.process_time() - cpu
     started, cpu = time.perf_counter(), time.process_time()
-    leads = find_problem_leads(panel, policy_set, params=params, period=_PERIOD, backend=backend)
+    with streaming_memory(backend, configured=_MEMORY):  # as `dixian verify` runs it
+        leads = find_problem_leads(
+            panel, policy_set, params=params, period=_PERIOD, backend=backend
+        )
     leads_seconds = time.perf_counter() - started
     leads_cpu = time.process_time() - cpu
     rows = backend.table("verify_results").count().execute()
