@@ -50,22 +50,23 @@ def open_backend(workspace: Workspace, *, read_only: bool = False) -> BaseBacken
     raise ConfigError(f"engine.kind: unknown engine '{engine.kind}'")
 
 
+# The suffix of a table written beside the one it will replace.
+STAGED_SUFFIX = "__next"
+
+
 def overwrite_table(backend: BaseBackend, name: str, expression: ir.Table) -> None:
     """Replace table `name` by `expression`, which may read `name` itself.
 
     DuckDB does that in one statement; Spark refuses to overwrite a table the query reads,
-    so there the result is staged under `<name>__next` and copied back.
+    so there the result is staged under `<name>` + `STAGED_SUFFIX` and copied back.
     """
     if backend.name == "duckdb":
         backend.create_table(name, expression, overwrite=True)
         return
-    staged = f"{name}__next"
+    staged = f"{name}{STAGED_SUFFIX}"
     backend.create_table(staged, expression, overwrite=True)
     backend.create_table(name, backend.table(staged), overwrite=True)
     backend.drop_table(staged)
-
-
-STAGED_SUFFIX = "__next"
 
 
 def swap_in_staged(backend: BaseBackend, names: list[str], *, suffix: str = STAGED_SUFFIX) -> None:

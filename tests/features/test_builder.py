@@ -9,6 +9,7 @@ from typing import Any
 import ibis
 import pytest
 
+from dixian.engine import STAGED_SUFFIX
 from dixian.features import PANEL_COLUMNS, builder, check_panel_table
 from dixian.features.builder import FeatureSettings, build_household_period, membership_periods
 from tests.features.warehouse import (
@@ -365,7 +366,11 @@ def test_store_is_incremental_and_keeps_other_periods(warehouse: Any) -> None:
     jan24 = stored[(stored.household_id == "h1") & (stored.period == "2024-01")].iloc[0]
     assert jan24["income_change_yoy"] == pytest.approx(-1.0)  # history came from 2023-01
     # The new panel was renamed into place; no staged copy or intermediate is left behind.
-    left = [t for t in warehouse.list_tables() if t.endswith("__new") or t.startswith("_features_")]
+    left = [
+        t
+        for t in warehouse.list_tables()
+        if t.endswith(STAGED_SUFFIX) or t.startswith("_features_")
+    ]
     assert left == []
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dixian.console import progress_bar
-from dixian.engine import swap_in_staged
+from dixian.engine import STAGED_SUFFIX, swap_in_staged
 from dixian.features.builder import (
     FeatureSettings,
     build_household_period,
@@ -19,8 +19,6 @@ from dixian.features.panel_schema import PANEL_COLUMNS, PANEL_TABLE, check_panel
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
-
-_STAGED_SUFFIX = "__new"
 
 
 def update_household_period(
@@ -73,7 +71,7 @@ def update_household_period(
         {*wanted, *(period_name(period_index(p) - 12) for p in wanted)} & set(available)
     )
     report: dict[str, object] = {}
-    staging_name = f"{PANEL_TABLE}{_STAGED_SUFFIX}"
+    staging_name = f"{PANEL_TABLE}{STAGED_SUFFIX}"
     with progress_bar("一户一档 household-period panel", None) as advance:
         try:
             built = build_household_period(
@@ -96,7 +94,7 @@ def update_household_period(
             drop_intermediates(backend)
     # Renamed, not copied: a 1,000,000-person county's 25-month panel is about 15 GB, and a
     # copy of it ran the disk full after a 35-minute build (bench/RESULTS.md, features).
-    swap_in_staged(backend, [PANEL_TABLE], suffix=_STAGED_SUFFIX)
+    swap_in_staged(backend, [PANEL_TABLE])
     stored = backend.table(PANEL_TABLE)
     figures.update(
         **report,

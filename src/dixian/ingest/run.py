@@ -51,7 +51,6 @@ from dixian.ingest.staging import NEXT, StagingRun, stage_dataset
 from dixian.ingest.values import CheckContext
 from dixian.standards import Dataset, load_catalog
 
-_NEXT = NEXT
 _NULL_MARK = "\x1e"
 _SEPARATOR = "\x1f"
 
@@ -280,10 +279,10 @@ def ingest_feeds(
         ledger = ledger_table(result.batches)
         if prior:
             ledger = pa.concat_tables([pa.Table.from_pylist(prior, schema=LEDGER_SCHEMA), ledger])
-        _write_arrow(backend, f"{LEDGER_TABLE}{_NEXT}", ledger, spool_dir, tables)
+        _write_arrow(backend, f"{LEDGER_TABLE}{NEXT}", ledger, spool_dir, tables)
         to_swap.append(LEDGER_TABLE)
-        swap_in_staged(backend, to_swap, suffix=_NEXT)
-        tables.tables = [t for t in tables.tables if not t.endswith(_NEXT)]
+        swap_in_staged(backend, to_swap, suffix=NEXT)
+        tables.tables = [t for t in tables.tables if not t.endswith(NEXT)]
         result.datasets = sorted(datasets)
         return result
     finally:
@@ -337,8 +336,8 @@ def _next_quarantine(
             for row in backend.to_pyarrow(by_batch).to_pylist()
         }
     final = qr.final_quarantine(rows, fixed, replaced=replaced, resolved_at=started)
-    tables.tables.append(f"{QUARANTINE_TABLE}{_NEXT}")
-    return backend.create_table(f"{QUARANTINE_TABLE}{_NEXT}", final, overwrite=True), resolved
+    tables.tables.append(f"{QUARANTINE_TABLE}{NEXT}")
+    return backend.create_table(f"{QUARANTINE_TABLE}{NEXT}", final, overwrite=True), resolved
 
 
 def _status_counts(backend: Any, quarantine: ir.Table) -> dict[str, int]:

@@ -22,11 +22,12 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from dixian.engine import STAGED_SUFFIX
 from dixian.ingest import quarantine as qr
 from dixian.ingest.ledger import LINEAGE_COLUMNS, STAGING_PREFIX
 from dixian.standards import Dataset
 
-NEXT = "__next"
+NEXT = STAGED_SUFFIX
 
 
 @dataclass(frozen=True)
