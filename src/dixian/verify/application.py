@@ -1,22 +1,18 @@
 """Single-application verification: a household's declaration against department records.
 
 The verification centre (核对中心) receives an application with the members, income and assets
-the household declares. This module finds the household in the linked records, lists every
-discrepancy between the declaration and the records (with the source records), and verifies
-each program twice: on the department records (the decision basis) and on the declaration
-(to show what the discrepancies change).
+the household declares (its format: `declaration.py`). This module finds the household in the
+linked records, lists every discrepancy between the declaration and the records (with the
+source records), and verifies each program twice: on the department records (the decision
+basis) and on the declaration (to show what the discrepancies change).
 """
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dixian.errors import NotFound, UserError
 from dixian.features.panel_schema import EVIDENCE_COLUMN, decode_evidence
@@ -27,6 +23,7 @@ from dixian.verify.batch import (
     history_needed,
     program_statuses,
 )
+from dixian.verify.declaration import Declaration, read_declaration
 from dixian.verify.lookup import (
     MissingTable,
     current_households,
@@ -41,51 +38,6 @@ from dixian.verify.results import ProgramResult, Status
 # department figures are themselves estimates (monthly wages x 12, balances on one day).
 INCOME_TOLERANCE_RATIO = 0.10
 INCOME_TOLERANCE_YUAN = 1000.0
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DeclaredMember(_Model):
-    """A member as declared on the application."""
-
-    id_number: str = Field(min_length=15, max_length=20)
-    name: str = ""
-    relation_to_head: str = ""
-
-
-class DeclaredIncome(_Model):
-    """Household income over the last 12 months by source, yuan."""
-
-    wages: float | None = Field(default=None, ge=0)
-    operating: float | None = Field(default=None, ge=0)
-    property: float | None = Field(default=None, ge=0)
-    transfers: float | None = Field(default=None, ge=0)
-
-
-class DeclaredAssets(_Model):
-    """Assets of all members as declared."""
-
-    vehicles: int | None = Field(default=None, ge=0)
-    non_exempt_vehicles: int | None = Field(default=None, ge=0)
-    properties: int | None = Field(default=None, ge=0)
-    businesses: int | None = Field(default=None, ge=0)
-    deposits: float | None = Field(default=None, ge=0)
-    securities: float | None = Field(default=None, ge=0)
-
-
-class Declaration(_Model):
-    """An application (申请) as a JSON file."""
-
-    application_id: str = ""
-    household_id: str | None = None
-    period: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    programs: list[str] | None = None
-    members: list[DeclaredMember] = Field(min_length=1)
-    income: DeclaredIncome = DeclaredIncome()
-    assets: DeclaredAssets = DeclaredAssets()
-    public_payroll_members: int | None = Field(default=None, ge=0)
 
 
 @dataclass(frozen=True)
@@ -116,27 +68,6 @@ class ApplicationResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
         return asdict(self)
-
-
-def read_declaration(path: Path) -> Declaration:
-    """Read an application JSON file.
-
-    Raises:
-        UserError: missing file, bad JSON, or a field that does not fit (all named).
-    """
-    if not path.is_file():
-        raise UserError(f"{path}: application file not found")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc})") from None
-    try:
-        return Declaration.model_validate(raw)
-    except ValidationError as exc:
-        problems = [
-            f"'{'.'.join(str(p) for p in item['loc'])}': {item['msg']}" for item in exc.errors()
-        ]
-        raise UserError(f"{path}: " + "; ".join(problems)) from None
 
 
 def _normalise_id(text: str) -> str:
@@ -408,6 +339,7 @@ def _mask(id_number: str) -> str:
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
 
 
+# Declaration and read_declaration are re-exported: dixian.verify.workspace imports them here.
 __all__ = [
     "ApplicationResult",
     "Declaration",
