@@ -21,6 +21,7 @@ from dixian.errors import UserError
 from dixian.features import _columns as cols
 from dixian.features import _estate as estate
 from dixian.features import _income_model as income_model
+from dixian.features import _job_loss as job_loss
 from dixian.features import _status as status
 from dixian.features import _wages as wages
 from dixian.features.panel_schema import PANEL_COLUMNS
@@ -60,6 +61,9 @@ class FeatureSettings:
     deposit_interest_rate: float = 0.015
     payroll_recent_months: int = 3
     employment_carry_months: int = 3
+    # Months a member who lost a job is expected to stay without work, until the county's
+    # employment records show finished spells to take the usual length from.
+    job_search_months_default: int = 6
 
 
 def period_table(periods: Sequence[str]) -> ir.Table:
@@ -263,6 +267,7 @@ def build_household_period(
             income_model.farm_labour(backend, grid, settings, _in_window),
             cols.incomes(backend, grid, settings, _in_window),
             wages.employment_wages(backend, grid, settings),
+            job_loss.job_loss_wages(backend, grid, settings),
             cols.assistance(backend, grid, settings, _in_window),
             status.assets(backend, holders, settings, _in_window),
             status.spending(backend, grid, settings, _in_window),
@@ -348,6 +353,8 @@ _ZERO_WHEN_INGESTED = (
     "payments_after_death_count",
     "payments_after_death_amount",
     "times_monitored",
+    "job_loss_wages_12m",
+    "job_loss_months_out",
 )
 _FALSE_WHEN_INGESTED = (
     "is_dibao",

@@ -563,6 +563,25 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
     ),
     _c("job_loss_12m", _B, "", "失业", "A member lost a job in 12 months.", ("employment",), _CH),
     _c(
+        "job_loss_wages_12m",
+        _F,
+        "yuan",
+        "失业损失工资",
+        "Wages lost to job losses begun in 12 months: the lost job's monthly wage times the months "
+        "without work (while still without work, at least the county's usual spell).",
+        ("employment",),
+        _CH,
+    ),
+    _c(
+        "job_loss_months_out",
+        _I,
+        "months",
+        "失业月数",
+        "Longest time without work so far after a job loss begun in 12 months.",
+        ("employment",),
+        _CH,
+    ),
+    _c(
         "last_shock_date",
         _D,
         "",
