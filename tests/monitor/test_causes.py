@@ -315,3 +315,40 @@ def test_a_new_disability_takes_the_wages_lost_and_is_named_without_a_cost() -> 
     assert costs.loc[2, "disability"] == 0.0
     primary, _ = primary_by_cost(X, material_share=0.25)
     assert primary.tolist() == ["disability", "disability", None, "disaster"]
+
+
+def test_a_recent_job_loss_costs_the_months_to_the_next_job() -> None:
+    X = pd.DataFrame(
+        [
+            # Lost two months ago: wages barely down on the year, but six months at 4,700
+            # without work expected (28,200) outweigh a high-school fee of 14,000.
+            _household(
+                job_loss=1.0,
+                wage_pc_change=-0.05,
+                job_loss_wages=28_200.0,
+                schooling_cost_12m=14_000.0,
+            ),
+            # A job loss whose wages lost show in the year's change already: the larger counts,
+            # here a sixth of the income: not material.
+            _household(
+                job_loss=1.0,
+                wage_pc_change=-1 / 3,
+                job_loss_wages=6_000.0,
+                household_income=60_000.0,
+            ),
+        ]
+    )
+    costs = event_costs(X)
+    assert costs.loc[0, "unstable_employment"] == pytest.approx(28_200.0)
+    assert costs.loc[1, "unstable_employment"] == pytest.approx(10_000.0)
+    primary, _ = primary_by_cost(X, material_share=0.25)
+    assert primary.tolist() == ["unstable_employment", None]
+
+
+def test_the_reason_of_a_job_loss_quotes_the_months_and_the_wages_lost() -> None:
+    values = {"job_loss": 1.0, "job_loss_wages": 28_200.0, "job_loss_months_out": 2.0}
+    reason = render_reason("unstable_employment", values, features=DEFAULT_FEATURES)
+    assert reason == "因务工就业不稳：家庭成员失业 2 个月，预计损失工资 2.8 万元"
+    # Without the priced loss the record of the job loss is still named.
+    reason = render_reason("unstable_employment", {"job_loss": 1.0}, features=DEFAULT_FEATURES)
+    assert reason == "因务工就业不稳：近12个月有家庭成员失业"

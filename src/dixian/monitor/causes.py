@@ -47,7 +47,11 @@ CAUSE_EVIDENCE: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "disaster": (("disaster_loss_12m", "positive"), ("disaster_affected", "positive")),
     "schooling": (("schooling_cost_12m", "positive"), ("schooling_share", "positive")),
-    "unstable_employment": (("job_loss", "positive"), ("wage_pc_change", "negative")),
+    "unstable_employment": (
+        ("job_loss", "positive"),
+        ("job_loss_wages", "positive"),
+        ("wage_pc_change", "negative"),
+    ),
     "accident": (("labourer_shock", "positive"), ("injury_oop_12m", "positive")),
     "failed_project": (("operating_pc_change", "negative"),),
     "disability": (("new_disabled_members", "positive"),),

@@ -11,7 +11,9 @@ those costs over the 12 months up to the period from the panel's values as of th
   working-age death without a disease on record);
 - disaster (因灾): the registered disaster loss;
 - schooling (因学): non-compulsory schooling costs;
-- job loss (因务工就业不稳): wages lost, the wage income of a year earlier minus today's;
+- job loss (因务工就业不稳): wages lost, the wage income of a year earlier minus today's, or
+  where larger the lost jobs' wages over the months without work (`job_loss_wages`: a job lost
+  last month has cost little of the year's wages yet, but will cost the months to the next job);
 - failed project (因产业项目失败): operating income lost the same way;
 - disability (因残): a disability costs labour, not bills: the wages lost by a household
   with a member certified disabled for the first time in the 12 months (`new_disabled_members`).
@@ -35,7 +37,7 @@ import pandas as pd
 
 # Panel columns, as of the period, that the cost estimates need besides the model features
 # (carried beside the features, like region_code).
-COST_COLUMNS = ("income_wages_pc", "income_operating_pc")
+COST_COLUMNS = ("income_wages_pc", "income_operating_pc", "job_loss_months_out")
 
 # Share of the household's 12-month income from which an event explains a fall. A quarter of
 # a year's income is what a family cannot absorb without falling (three months without
@@ -104,7 +106,10 @@ def event_costs(X: pd.DataFrame) -> pd.DataFrame:
         + np.where(operating_to_accident, operating, 0.0),
         "disaster": np.nan_to_num(_column(X, "disaster_loss_12m"), nan=0.0),
         "schooling": np.nan_to_num(_column(X, "schooling_cost_12m"), nan=0.0),
-        "unstable_employment": np.where(wages_to == "job", wages, 0.0),
+        "unstable_employment": np.fmax(
+            np.where(wages_to == "job", wages, 0.0),
+            np.nan_to_num(_column(X, "job_loss_wages"), nan=0.0),
+        ),
         "failed_project": np.where(operating_to_accident, 0.0, operating),
         "disability": np.where(wages_to == "disability", wages, 0.0),
     }

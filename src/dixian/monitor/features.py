@@ -96,6 +96,7 @@ DEFAULT_FEATURES: tuple[FeatureSpec, ...] = (
         "人均工资性收入同比变化",
     ),
     _spec("job_loss", "job_loss_12m", "last", "unstable_employment", 1, "近12个月失业"),
+    _spec("job_loss_wages", "job_loss_wages_12m", "last", "unstable_employment", 1, "失业损失工资"),
     _spec(
         "operating_pc_change",
         "income_operating_pc",

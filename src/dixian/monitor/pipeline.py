@@ -244,7 +244,9 @@ def explain(alerts: pd.DataFrame, model: RiskModel, *, features: list[FeatureSpe
         if len(columns):
             ranked = np.argsort(-matrix[:, columns], axis=1, kind="stable")[:, :2]
             order_of[cause] = names[columns][ranked]
-    feature_names = [spec.name for spec in features]
+    # Reasons may quote the panel values carried beside the features (e.g. months out of work).
+    carried = [name for name in COST_COLUMNS if name in out.columns]
+    feature_names = [spec.name for spec in features] + carried
     values_matrix = out[feature_names].to_numpy(dtype="float64", na_value=np.nan)
     records = [dict(zip(feature_names, row, strict=True)) for row in values_matrix.tolist()]
     reasons = []

@@ -54,6 +54,11 @@ def _v(values: Values, name: str) -> float:
     return float(value)
 
 
+def _job_loss_priced(values: Values) -> bool:
+    wages, months = values.get("job_loss_wages"), values.get("job_loss_months_out")
+    return _known(wages) and _known(months) and float(wages or 0) > 0 and float(months or 0) > 0
+
+
 _TEMPLATES: dict[str, tuple[Clause, ...]] = {
     "illness": (
         Clause(
@@ -150,9 +155,18 @@ _TEMPLATES: dict[str, tuple[Clause, ...]] = {
     ),
     "unstable_employment": (
         Clause(
+            ("job_loss_wages", "job_loss_months_out"),
+            lambda v: (
+                f"家庭成员失业 {_v(v, 'job_loss_months_out'):.0f} 个月，"
+                f"预计损失工资 {wan(_v(v, 'job_loss_wages'))}"
+            ),
+            lambda v: _v(v, "job_loss_wages") > 0 and _v(v, "job_loss_months_out") > 0,
+        ),
+        Clause(
             ("job_loss",),
             lambda v: "近12个月有家庭成员失业",
-            lambda v: _v(v, "job_loss") > 0,
+            # Said once: the clause above already names the job loss with its cost.
+            lambda v: _v(v, "job_loss") > 0 and not _job_loss_priced(v),
         ),
         Clause(
             ("wage_pc_change",),

@@ -96,6 +96,8 @@ def synthetic_panel(
     assets_pc = rng.lognormal(np.log(6000), 1.2, size=n)
 
     wages = np.zeros((n, total))
+    lost_wages = np.zeros((n, total))
+    months_out = np.zeros((n, total))
     operating = np.zeros((n, total))
     medical = np.zeros((n, total))
     disaster_loss = np.zeros((n, total))
@@ -125,6 +127,11 @@ def synthetic_panel(
         wage_mult = ill_effect * np.where(out_of_work, 0.15, 1.0) * labour_share
         noise = rng.lognormal(0.0, 0.15, size=n)
         wages[:, t] = wage_pc * wage_mult * noise
+        # The household's wages of the month lost by a member out of work, and the month.
+        lost_wages[:, t] = np.where(
+            out_of_work, wage_pc * ill_effect * labour_share * (1 - 0.15) * noise * members, 0.0
+        )
+        months_out[:, t] = out_of_work
         operating[:, t] = oper_pc * np.where(disaster_left > 0, 0.2, 1.0) * noise
         medical[:, t] = np.where(
             ill_left > 0,
@@ -193,6 +200,8 @@ def synthetic_panel(
             "disaster_loss_12m": flat(_rolling12(disaster_loss)),
             "disaster_affected_12m": flat(_rolling12(flags["disaster"].astype(float)) > 0),
             "job_loss_12m": flat(_rolling12(flags["job_loss"].astype(float)) > 0),
+            "job_loss_wages_12m": flat(_rolling12(lost_wages)),
+            "job_loss_months_out": flat(_rolling12(months_out)).astype(int),
             "labourer_shock_12m": flat(_rolling12(flags["labourer"].astype(float)) > 0),
             "months_since_last_shock": flat(since).astype(float),
             "house_unsafe": static(rng.random(n) < 0.03),
