@@ -19,6 +19,9 @@ HEADER_SCAN_ROWS = 30
 # A merged range as python-calamine reports it: ((first_row, first_col), (last_row, last_col)).
 MergedRange = tuple[tuple[int, int], tuple[int, int]]
 
+# Tells whether a cell is a known column label (the readers pass it on to `locate_header`).
+LabelTest = Callable[[str], bool]
+
 _DIGIT = re.compile(r"\d")
 
 
