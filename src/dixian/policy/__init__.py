@@ -22,7 +22,7 @@ from dixian.policy.files import (
     TriggerSpec,
     read_policy_document,
 )
-from dixian.policy.parser import ExpressionError, Problem, parse_expression
+from dixian.policy.parser import parse_expression
 from dixian.policy.policyset import (
     DEFAULTS_DIR,
     EXAMPLES_DIR,
@@ -34,6 +34,7 @@ from dixian.policy.policyset import (
     resolve_parameter,
 )
 from dixian.policy.printer import format_expression
+from dixian.policy.problems import ExpressionError, Problem
 from dixian.policy.typecheck import ValueType, check_expression, nearest_names, panel_field_types
 
 __all__ = [

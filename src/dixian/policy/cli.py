@@ -13,8 +13,8 @@ from dixian.config import Workspace
 from dixian.console import print_summary, stderr_console
 from dixian.errors import PolicyError
 from dixian.policy.files import read_policy_document
-from dixian.policy.parser import ExpressionError
 from dixian.policy.policyset import check_policy_file, load_policy_set
+from dixian.policy.problems import ExpressionError
 
 policy_app = typer.Typer(help="Policy files: check rules and parameters.", no_args_is_help=True)
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dixian.policy.parser import ExpressionError, Problem
+from dixian.policy.problems import ExpressionError, Problem
 
 FORMAT_VERSION = "dixian/v1"
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"

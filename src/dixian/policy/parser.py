@@ -1,4 +1,4 @@
-"""A hand-written tokenizer and recursive-descent parser for rule expressions.
+"""A hand-written recursive-descent parser for rule expressions (tokens from `tokenizer`).
 
 Grammar (lowest precedence first)::
 
@@ -17,10 +17,8 @@ Nothing is ever evaluated as Python: the result is a syntax tree (`dixian.policy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-from dixian.errors import PolicyError
 from dixian.policy.ast import (
     COMPARISONS,
     FUNCTIONS,
@@ -34,161 +32,22 @@ from dixian.policy.ast import (
     InList,
     Number,
     Param,
-    Pos,
     String,
     Unary,
 )
+from dixian.policy.problems import ExpressionError, Problem
+from dixian.policy.tokenizer import Token, tokenize
 
-_OPERATORS = ("<=", ">=", "==", "!=", "<", ">", "+", "-", "*", "/", "(", ")", "[", "]", ",", ".")
-_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+# Problem and ExpressionError lived here before problems.py; the old import path still works.
+__all__ = ["ExpressionError", "Problem", "Token", "parse_expression", "tokenize"]
+
 _OPERAND = "an operand (number, string, field name, params.NAME, a function call or '(')"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One error in a policy: where, what is wrong, and the form expected."""
-
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}, column {self.column}: {self.message}"
-
-
-class ExpressionError(PolicyError):
-    """A rule expression (or policy file) has errors; `problems` lists every one found."""
-
-    def __init__(self, problems: list[Problem], *, source: str = "") -> None:
-        self.problems = problems
-        prefix = f"{source}: " if source else ""
-        super().__init__(prefix + "; ".join(str(problem) for problem in problems))
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # number, string, name, op, end
-    text: str
-    value: object
-    pos: Pos
 
 
 def _describe(token: Token) -> str:
     if token.kind == "end":
         return "the end of the expression"
     return f"'{token.text}'"
-
-
-def tokenize(text: str) -> list[Token]:
-    """Split an expression into tokens.
-
-    Raises:
-        ExpressionError: an unknown character, an unterminated string or a malformed number.
-    """
-    tokens: list[Token] = []
-    index, line, line_start = 0, 1, 0
-    length = len(text)
-    while index < length:
-        char = text[index]
-        pos = Pos(line, index - line_start + 1)
-        if char == "\n":
-            index += 1
-            line, line_start = line + 1, index
-            continue
-        if char in " \t\r":
-            index += 1
-            continue
-        if char.isascii() and (
-            char.isdigit() or (char == "." and text[index + 1 : index + 2].isdigit())
-        ):
-            index = _number(text, index, pos, tokens)
-            continue
-        if char.isascii() and (char.isalpha() or char == "_"):
-            end = index
-            while (
-                end < length and text[end].isascii() and (text[end].isalnum() or text[end] == "_")
-            ):
-                end += 1
-            word = text[index:end]
-            tokens.append(Token("name", word, word, pos))
-            index = end
-            continue
-        if char in "\"'":
-            index = _string(text, index, pos, tokens)
-            continue
-        for operator in _OPERATORS:
-            if text.startswith(operator, index):
-                tokens.append(Token("op", operator, operator, pos))
-                index += len(operator)
-                break
-        else:
-            hint = " (use 'and', 'or', 'not')" if char in "&|!" else ""
-            if char == "=":
-                hint = " (use '==' to compare)"
-            raise ExpressionError(
-                [Problem(pos.line, pos.column, f"unexpected character '{char}'{hint}")]
-            )
-    tokens.append(Token("end", "", None, Pos(line, length - line_start + 1)))
-    return tokens
-
-
-def _number(text: str, index: int, pos: Pos, tokens: list[Token]) -> int:
-    end = index
-    length = len(text)
-    while end < length and text[end].isdigit():
-        end += 1
-    is_float = False
-    if end < length and text[end] == ".":
-        is_float = True
-        end += 1
-        while end < length and text[end].isdigit():
-            end += 1
-    if end < length and text[end] in "eE":
-        is_float = True
-        end += 1
-        if end < length and text[end] in "+-":
-            end += 1
-        start_digits = end
-        while end < length and text[end].isdigit():
-            end += 1
-        if end == start_digits:
-            raise ExpressionError(
-                [
-                    Problem(
-                        pos.line, pos.column, "malformed number: expected digits after the exponent"
-                    )
-                ]
-            )
-    if end < length and (text[end].isalpha() or text[end] == "_"):
-        raise ExpressionError(
-            [Problem(pos.line, pos.column, f"malformed number '{text[index : end + 1]}'")]
-        )
-    raw = text[index:end]
-    value: int | float = float(raw) if is_float else int(raw)
-    tokens.append(Token("number", raw, value, pos))
-    return end
-
-
-def _string(text: str, index: int, pos: Pos, tokens: list[Token]) -> int:
-    quote = text[index]
-    end = index + 1
-    chars: list[str] = []
-    while end < len(text):
-        char = text[end]
-        if char == "\\" and end + 1 < len(text):
-            chars.append(_ESCAPES.get(text[end + 1], text[end + 1]))
-            end += 2
-            continue
-        if char == quote:
-            tokens.append(Token("string", text[index : end + 1], "".join(chars), pos))
-            return end + 1
-        if char == "\n":
-            break
-        chars.append(char)
-        end += 1
-    raise ExpressionError(
-        [Problem(pos.line, pos.column, f"unterminated string: expected a closing {quote}")]
-    )
 
 
 class _Parser:

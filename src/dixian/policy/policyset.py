@@ -27,7 +27,8 @@ from dixian.policy.files import (
     TriggerSpec,
     read_policy_document,
 )
-from dixian.policy.parser import ExpressionError, Problem, parse_expression
+from dixian.policy.parser import parse_expression
+from dixian.policy.problems import ExpressionError, Problem
 from dixian.policy.typecheck import ValueType, check_expression, nearest_names, value_type
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"

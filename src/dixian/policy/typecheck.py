@@ -30,7 +30,7 @@ from dixian.policy.ast import (
     String,
     Unary,
 )
-from dixian.policy.parser import Problem
+from dixian.policy.problems import Problem
 
 
 class ValueType(StrEnum):
