@@ -1,5 +1,5 @@
 """Panel columns as at the period's end: assets, spending, housing and water, registry status,
-shocks, and the derived income and change columns; plus the evidence JSON."""
+shocks, and the derived income and change columns."""
 
 from __future__ import annotations
 
@@ -447,27 +447,4 @@ def year_on_year(panel: ir.Table) -> ir.Table:
     )
     return joined.mutate(income_net_pc_last_year=joined.last_pc, income_change_yoy=change).drop(
         "last_pc"
-    )
-
-
-def evidence_json(rows: list[ir.Table], households: ir.Table) -> ir.Table:
-    """One JSON object per household-period: column name → the source `_record_id`s."""
-    if not rows:
-        return households.select(*KEYS, evidence=ibis.literal("{}"))
-    union = rows[0]
-    for more in rows[1:]:
-        union = union.union(more)
-    union = union.distinct()
-    quoted = union.mutate(quoted=ibis.literal('"') + union._record_id + ibis.literal('"'))
-    per_column = quoted.group_by([*KEYS, "column"]).aggregate(ids=quoted.quoted.group_concat(","))
-    items = per_column.mutate(
-        item=ibis.literal('"')
-        + per_column.column
-        + ibis.literal('":[')
-        + per_column.ids
-        + ibis.literal("]")
-    )
-    per_household = items.group_by(KEYS).aggregate(body=items.item.group_concat(","))
-    return per_household.select(
-        *KEYS, evidence=ibis.literal("{") + per_household.body + ibis.literal("}")
     )
