@@ -1,5 +1,5 @@
-"""Panel columns as at the period's end: assets, spending, housing and water, registry status,
-shocks, and the derived income and change columns."""
+"""Panel columns as at the period's end: assets, spending, housing and water (with disasters and
+public payroll), and the registry's status of the household."""
 
 from __future__ import annotations
 
@@ -18,14 +18,7 @@ from dixian.features._columns import (
     _school_year,
     _with_month,
 )
-from dixian.features._income_model import IncomeModel, estimated_income, reported_income
-from dixian.features.sources import (
-    MEMBERSHIP_TABLE,
-    current_rows,
-    linked_rows,
-    month_index,
-    optional_column,
-)
+from dixian.features.sources import current_rows, linked_rows
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -318,133 +311,4 @@ def registry(
     return _part(
         values,
         [_evidence(latest, "registry_status"), _evidence(latest, "income_operating_pc", land)],
-    )
-
-
-def shocks(
-    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings, window: Window
-) -> _Part | None:
-    """Loss of a labourer (death, serious illness, severe disability), job loss, disasters."""
-    events: list[ir.Table] = []
-    illness = linked_rows(backend, "chronic_illness", ["illness_kind", "diagnosis_date"])
-    if illness is not None:
-        serious = illness.filter(illness.illness_kind == "serious")
-        events.append(_shock_events(serious, serious.diagnosis_date, labourer=True, job=False))
-    disability = linked_rows(backend, "disability", ["disability_grade", "issue_date"])
-    if disability is not None:
-        severe = disability.filter(disability.disability_grade.isin(["1", "2"]))
-        events.append(_shock_events(severe, severe.issue_date, labourer=True, job=False))
-    jobs = linked_rows(backend, "employment", ["employment_status", "end_date", "report_month"])
-    if jobs is not None:
-        lost = jobs.filter(jobs.employment_status.isin(["unemployed", "ended"]))
-        ended = ibis.coalesce(lost.end_date, lost.report_month)
-        events.append(_shock_events(lost, ended, labourer=False, job=True))
-    disasters = linked_rows(backend, "disaster_losses", ["event_date"])
-    if disasters is not None:
-        events.append(_shock_events(disasters, disasters.event_date, labourer=False, job=False))
-    if not events:
-        return None
-    union = events[0]
-    for more in events[1:]:
-        union = union.union(more)
-    joined = window(_with_month(union, "shock_date"), grid, "e_month", 0, point_in_time=True)
-    recent = joined.e_month > joined.p_month - settings.window_months
-    working_age = (joined.age >= 16) & (joined.age <= 59)
-    values = joined.group_by(KEYS).aggregate(
-        labourer_shock_12m=(recent & joined.labourer & working_age).any(),
-        job_loss_12m=(recent & joined.job).any(),
-        last_shock_date=joined.shock_date.max(),
-    )
-    evidence = [_evidence(joined, "last_shock_date", recent)]
-    deaths = _labourer_deaths(backend, grid, settings)
-    if deaths is not None:
-        values = _outer(values, deaths)
-        values = values.mutate(
-            labourer_shock_12m=values.labourer_shock_12m.fill_null(False)
-            | values.death_12m.fill_null(False),
-            last_shock_date=ibis.greatest(values.last_shock_date, values.death_date),
-        ).drop("death_12m", "death_date")
-    return _part(values, evidence)
-
-
-def _shock_events(rows: ir.Table, shock_date: ir.Value, *, labourer: bool, job: bool) -> ir.Table:
-    """One shock event per linked row: (person_id, _record_id, shock_date, labourer, job)."""
-    return rows.select(
-        "person_id",
-        "_record_id",
-        shock_date=shock_date,
-        labourer=ibis.literal(labourer),
-        job=ibis.literal(job),
-    )
-
-
-def _labourer_deaths(
-    backend: BaseBackend, grid: ir.Table, settings: FeatureSettings
-) -> ir.Table | None:
-    """Deaths of working-age members, charged to the household they last belonged to."""
-    rows = linked_rows(
-        backend, "household_registration", ["registration_status", "status_date", "birth_date"]
-    )
-    if rows is None:
-        return None
-    dead = rows.filter((rows.registration_status == "deceased") & rows.status_date.notnull())
-    age = dead.status_date.year() - dead.birth_date.year()
-    dead = dead.filter((age >= 16) & (age <= 59)).mutate(e_month=month_index(dead.status_date))
-    membership = backend.table(MEMBERSHIP_TABLE)
-    last = membership.group_by("person_id").aggregate(
-        d_household=membership.household_id.argmax(membership.period)
-    )
-    dead = dead.inner_join(last, "person_id")
-    households = grid.select("household_id", "period", "p_month").distinct()
-    joined = dead.inner_join(
-        households,
-        [dead.d_household == households.household_id, dead.e_month <= households.p_month],
-    )
-    recent = joined.e_month > joined.p_month - settings.window_months
-    return joined.group_by(KEYS).aggregate(
-        death_12m=recent.any(), death_date=joined.status_date.max()
-    )
-
-
-def derived(panel: ir.Table, model: IncomeModel, settings: FeatureSettings) -> ir.Table:
-    """Income by source (reported plus the model's estimate of what is not reported),
-    per-capita values, financial assets per member, months since the last shock."""
-    reported = reported_income(panel, settings)
-    estimated = estimated_income(panel, model)
-    size = panel.member_count.cast("float64")
-    wages = reported["wages"]
-    operating = estimated["operating"]
-    property_income = reported["property"] + estimated["property"]
-    transfers = reported["transfers"] + estimated["transfers"]
-    total = wages + operating + property_income + transfers
-    financial = optional_column(panel, "deposits_total", default=0.0) + optional_column(
-        panel, "securities_total", default=0.0
-    )
-    months = panel.p_month - month_index(optional_column(panel, "last_shock_date", "date"))
-    return panel.mutate(
-        income_wages_pc=wages / size,
-        income_operating_pc=operating / size,
-        income_property_pc=property_income / size,
-        income_transfers_pc=transfers / size,
-        income_estimated_pc=sum(estimated.values(), ibis.literal(0.0)) / size,
-        income_net_total=total,
-        income_net_pc=total / size,
-        financial_assets_pc=financial / size,
-        months_since_last_shock=months,
-    )
-
-
-def year_on_year(panel: ir.Table) -> ir.Table:
-    """Per-capita income of the same period a year earlier, and the change."""
-    last = panel.select(
-        y_household=panel.household_id, y_month=panel.p_month + 12, last_pc=panel.income_net_pc
-    )
-    joined = panel.left_join(
-        last, [panel.household_id == last.y_household, panel.p_month == last.y_month]
-    ).drop("y_household", "y_month")
-    change = (joined.last_pc > 0).ifelse(
-        joined.income_net_pc / joined.last_pc - 1, ibis.null("float64")
-    )
-    return joined.mutate(income_net_pc_last_year=joined.last_pc, income_change_yoy=change).drop(
-        "last_pc"
     )

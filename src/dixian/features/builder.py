@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from dixian.features import _columns as cols
+from dixian.features import _derived as derived
 from dixian.features import _estate as estate
 from dixian.features import _income_model as income_model
 from dixian.features import _job_loss as job_loss
+from dixian.features import _shocks as shocks
 from dixian.features import _status as status
 from dixian.features import _wages as wages
 from dixian.features._evidence_json import evidence_in_steps
@@ -152,7 +154,7 @@ def build_household_period(
             status.spending(backend, grid, settings, in_window),
             status.flags(backend, grid, settings, in_window),
             status.registry(backend, grid, settings, in_window),
-            status.shocks(backend, grid, settings, in_window),
+            shocks.shocks(backend, grid, settings, in_window),
         )
         if part is not None
     ]
@@ -170,8 +172,8 @@ def build_household_period(
     model = income_model.fit_income_model(panel, settings)
     if report is not None:
         report["income_model"] = model.as_report()
-    panel = status.derived(panel, model, settings)
-    panel = status.year_on_year(panel)
+    panel = derived.derived(panel, model, settings)
+    panel = derived.year_on_year(panel)
     panel = materialise(backend, "derived", panel)
     done("收入与变化 income and change")
     for name in ("part", "panel0", "panel1", "land"):
