@@ -352,3 +352,20 @@ def test_the_reason_of_a_job_loss_quotes_the_months_and_the_wages_lost() -> None
     # Without the priced loss the record of the job loss is still named.
     reason = render_reason("unstable_employment", {"job_loss": 1.0}, features=DEFAULT_FEATURES)
     assert reason == "因务工就业不稳：近12个月有家庭成员失业"
+
+
+def test_a_school_fee_paid_last_year_too_is_no_event() -> None:
+    X = pd.DataFrame(
+        [
+            # A high-school fee of 14,000 paid both years, a job loss costing 9,000 now.
+            _household(schooling_cost_12m=14_000.0, schooling_cost_rise=0.0, wage_pc_change=-0.31),
+            # A child entered university: the cost rose by 15,000 on last year.
+            _household(schooling_cost_12m=21_000.0, schooling_cost_rise=15_000.0),
+            # The year before unknown: the cost itself.
+            _household(schooling_cost_12m=12_000.0, schooling_cost_rise=float("nan")),
+        ]
+    )
+    costs = event_costs(X)
+    assert costs["schooling"].tolist() == [0.0, 15_000.0, 12_000.0]
+    primary, _ = primary_by_cost(X, material_share=0.2)
+    assert primary.tolist() == ["unstable_employment", "schooling", "schooling"]

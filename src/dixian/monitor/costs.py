@@ -10,7 +10,10 @@ those costs over the 12 months up to the period from the panel's values as of th
   (`labourer_shock` with neither a registered serious illness nor a new disability: a
   working-age death without a disease on record);
 - disaster (因灾): the registered disaster loss;
-- schooling (因学): non-compulsory schooling costs;
+- schooling (因学): the rise of non-compulsory schooling costs on a year earlier
+  (`schooling_cost_rise`; the costs themselves where the year before is unknown): a fee the
+  household paid last year as well did not bring it down this year — a child entering
+  university did;
 - job loss (因务工就业不稳): wages lost, the wage income of a year earlier minus today's, or
   where larger the lost jobs' wages over the months without work (`job_loss_wages`: a job lost
   last month has cost little of the year's wages yet, but will cost the months to the next job);
@@ -76,6 +79,13 @@ def _positive(X: pd.DataFrame, name: str) -> np.ndarray:
     return result
 
 
+def _schooling(X: pd.DataFrame) -> np.ndarray:
+    level = np.nan_to_num(_column(X, "schooling_cost_12m"), nan=0.0)
+    rise = _column(X, "schooling_cost_rise")
+    result: np.ndarray = np.where(np.isfinite(rise), np.clip(rise, 0.0, level), level)
+    return result
+
+
 def event_costs(X: pd.DataFrame) -> pd.DataFrame:
     """Estimated cost in yuan of each event cause over the 12 months up to the period.
 
@@ -105,7 +115,7 @@ def event_costs(X: pd.DataFrame) -> pd.DataFrame:
         + np.where(wages_to == "accident", wages, 0.0)
         + np.where(operating_to_accident, operating, 0.0),
         "disaster": np.nan_to_num(_column(X, "disaster_loss_12m"), nan=0.0),
-        "schooling": np.nan_to_num(_column(X, "schooling_cost_12m"), nan=0.0),
+        "schooling": _schooling(X),
         "unstable_employment": np.fmax(
             np.where(wages_to == "job", wages, 0.0),
             np.nan_to_num(_column(X, "job_loss_wages"), nan=0.0),
