@@ -214,7 +214,7 @@ def members_of(
 
     A member is a person whose latest membership row up to the period is in the household
     and who has no registered death or move out of the county between that row and the
-    period (the panel's rule, `features.builder`).
+    period (the panel's rule, `features._grid`).
 
     Args:
         backend: the Ibis backend.
