@@ -9,8 +9,13 @@ from typing import Any
 import ibis
 import pytest
 
-from dixian.features.builder import build_household_period
-from tests.features.warehouse import write_links, write_membership, write_persons, write_staged
+from tests.features.warehouse import (
+    panel_rows,
+    write_links,
+    write_membership,
+    write_persons,
+    write_staged,
+)
 
 VILLAGE = "522799001001"
 PERIODS = ["2024-08", "2024-12"]
@@ -64,8 +69,7 @@ def _warehouse() -> Any:
 
 @pytest.fixture(scope="module")
 def panel() -> dict[tuple[str, str], dict[str, Any]]:
-    frame = build_household_period(_warehouse(), periods=PERIODS).to_pandas()
-    return {(r["household_id"], r["period"]): r for r in frame.to_dict("records")}
+    return panel_rows(_warehouse(), PERIODS)
 
 
 def test_a_student_entering_university_counts_a_continuing_one_does_not(
