@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -188,9 +189,9 @@ def test_only_informative_triggers_weigh() -> None:
     assert ranked.loc["T001-8", "priority"] == pytest.approx(0.9 - 0.64)
     assert ranked.loc["T001-9", "priority"] == pytest.approx(1 - (1 - (0.9 - 0.72)) * 0.1)
     assert ranked.loc["T001-9", "alerted"]
-    # Between lift 1 and 2 the weight grows with the lift: half of it at 1.5.
-    graded = replace(policy, trigger_lift={"disaster": 1.5, "income_drop": 1.0})
-    assert graded.weight_of("disaster") == pytest.approx(0.45)
+    # From lift 1.25 to 2 the weight grows with the lift: a third of it at 1.5; none up to 1.25.
+    graded = replace(policy, trigger_lift={"disaster": 1.5, "income_drop": 1.2})
+    assert graded.weight_of("disaster") == pytest.approx(0.3)
     assert graded.weight_of("income_drop") == 0.0
     assert graded.weight_of("unknown") == 0.0
     # Scope `all`: the disaster weighs too.
@@ -201,3 +202,29 @@ def test_only_informative_triggers_weigh() -> None:
     # Lift: the fall rate of households with the hit over the overall rate.
     labels = pd.Series([1, 0, 0, 0], index=["T001-8", "T001-9", "T001-1", "T001-2"])
     assert trigger_lifts(labels, hits) == {"disaster": 4.0, "income_drop": 0.0}
+
+
+def test_a_small_trigger_weight_does_not_jump_a_whole_band_of_equal_risk() -> None:
+    from dixian.monitor.alerts import risk_within_bands
+
+    # Isotonic bands: three households at 0.1 (raw order A > B > C), one at 0.2.
+    risk = np.array([0.1, 0.1, 0.1, 0.2])
+    raw = np.array([-1.0, -1.5, -2.0, 0.0])
+    spread = risk_within_bands(risk, raw)
+    assert spread.tolist() == pytest.approx([0.1 + 2 / 30, 0.1 + 1 / 30, 0.1, 0.2])
+    scores = pd.DataFrame(
+        {
+            "household_id": ["A", "B", "C", "D"],
+            "region_code": ["522799001001"] * 4,
+            "risk": risk,
+            "raw_logodds": raw,
+        }
+    )
+    hits = pd.DataFrame([_hit("C", "income_below_line", always=False)], columns=HIT_COLUMNS)
+    policy = AlertPolicy(budget=2, trigger_weight=0.01)
+    ranked = rank_alerts(scores, hits, policy=policy)
+    # C's hit is worth 1% of its priority, not a place ahead of the whole band.
+    assert ranked.household_id.tolist() == ["D", "A", "B", "C"]
+    assert ranked.loc[ranked.household_id == "C", "priority"].item() == pytest.approx(
+        1 - 0.9 * 0.99
+    )

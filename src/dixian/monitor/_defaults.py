@@ -18,5 +18,5 @@ ALLOCATION_HELP = (
 )
 TRIGGER_SCOPE_HELP = (
     "How triggers weigh in the ranking: 'informative' (by how much more often their households "
-    "fell than all on the model's validation period: nothing at 1x, fully from 2x) or 'all'."
+    "fell than all on the model's validation period: nothing up to 1.25x, fully from 2x) or 'all'."
 )

@@ -5,9 +5,9 @@ a hit counts like independent evidence that raises the probability of need, so a
 modest model risk but two official triggers moves up, and one with no trigger keeps its risk.
 Every trigger weighs `trigger_weight`, unless `trigger_lift` is given (the share of households
 with each trigger's hit that fell, over the base rate, on the model's validation period): then a
-trigger weighs in proportion to how informative it was — nothing at lift 1 or below (a disaster
-declared for a whole village or water rated per village says where, not who), the full weight
-from lift `FULL_WEIGHT_LIFT`, linearly between. Equal priorities (isotonic
+trigger weighs in proportion to how informative it was — nothing up to lift
+`NO_WEIGHT_LIFT` (a disaster declared for a whole village or water rated per village says where,
+not who), the full weight from lift `FULL_WEIGHT_LIFT`, linearly between. Equal priorities (isotonic
 calibration gives whole bands of households one probability) are ordered by the booster's raw
 log-odds (`raw_logodds`, when the scores carry it), which calibration maps monotonically.
 
@@ -49,10 +49,15 @@ ALLOCATIONS: tuple[Allocation, ...] = ("equal", "need")
 TriggerScope = Literal["informative", "all"]
 TRIGGER_SCOPES: tuple[TriggerScope, ...] = ("informative", "all")
 # A trigger whose households fell this many times as often as all households on the validation
-# period weighs fully; one at lift 1 not at all. Graded, not a cut-off: a lift measured on one
-# year moves by a few tenths from year to year, and the earlier cut-off at 1.5 switched two
-# triggers (lifts 1.49 and 1.50) on and off between counties (bench/RESULTS.md, session 5).
+# period weighs fully; graded below it, not cut off: a lift measured on one year moves by a few
+# tenths from year to year, and the earlier cut-off at 1.5 switched two triggers (lifts 1.49 and
+# 1.50) on and off between counties (bench/RESULTS.md, session 5).
 FULL_WEIGHT_LIFT = 2.0
+# Up to this lift a trigger does not weigh at all: a few hundred households' fall rate within a
+# quarter of the county's is within a year's chance, and even a small weight decides the order
+# inside the bands of equal calibrated risk — a weight graded from lift 1 put a township's
+# unsafe-water villages (lift 1.02) ahead of households the model ranked higher.
+NO_WEIGHT_LIFT = 1.25
 
 
 @dataclass(frozen=True)
@@ -111,11 +116,12 @@ class AlertPolicy:
 
     def weight_of(self, trigger_id: str) -> float:
         """The weight of one trigger's hit in the priority: `trigger_weight`, scaled by the
-        trigger's lift from 0 at lift 1 to 1 at `FULL_WEIGHT_LIFT` under scope `informative`."""
+        trigger's lift from 0 at `NO_WEIGHT_LIFT` to 1 at `FULL_WEIGHT_LIFT` under scope
+        `informative`."""
         if self.trigger_scope == "all" or self.trigger_lift is None:
             return self.trigger_weight
         lift = self.trigger_lift.get(trigger_id, 0.0)
-        share = min(max((lift - 1.0) / (FULL_WEIGHT_LIFT - 1.0), 0.0), 1.0)
+        share = min(max((lift - NO_WEIGHT_LIFT) / (FULL_WEIGHT_LIFT - NO_WEIGHT_LIFT), 0.0), 1.0)
         return self.trigger_weight * share
 
 
@@ -207,13 +213,15 @@ def rank_alerts(
     table["triggers"] = _lists_at(summary["triggers"], position)
     table["trigger_labels"] = _lists_at(summary["trigger_labels"], position)
     risk = table["risk"].astype(float).clip(0.0, 1.0).to_numpy()
-    table["priority"] = 1.0 - (1.0 - risk) * _trigger_factor(table["household_id"], hits, policy)
     # Ties of priority in the booster's order (isotonic steps), else by household id.
     table["_tie"] = (
         table["raw_logodds"].astype(float).fillna(-np.inf).to_numpy()
         if "raw_logodds" in table.columns
         else np.zeros(len(table))
     )
+    if "raw_logodds" in table.columns:
+        risk = risk_within_bands(risk, table["_tie"].to_numpy())
+    table["priority"] = 1.0 - (1.0 - risk) * _trigger_factor(table["household_id"], hits, policy)
     table["jurisdiction"] = table["region_code"].astype(str).str[: policy.jurisdiction_digits]
     monitored = np.zeros(len(table), dtype=bool)
     if policy.skip_monitored and "registry_status" in table.columns:
@@ -239,6 +247,26 @@ def rank_alerts(
     within = (place <= budgets) & (table["priority"] >= policy.min_priority)
     table["alerted"] = (within | table["always_alert"]).astype(bool)
     return table.drop(columns=["_need", "_tie"])
+
+
+def risk_within_bands(risk: NDArray[np.float64], raw: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The calibrated risk spread inside each band of equal risk, in the booster's raw order,
+    from the band's risk up to (not reaching) the next band's.
+
+    Isotonic calibration gives whole bands of households one probability. Ranked on that alone,
+    any trigger weight, however small, lifts its households over every other household of the
+    band; spread by the model's own order inside the band, a weight moves a household by about
+    what it is worth. The top band is not spread (there is no next risk to spread up to).
+    """
+    order = np.lexsort((raw, risk))
+    ordered = risk[order]
+    levels, first, size = np.unique(ordered, return_index=True, return_counts=True)
+    gap = np.append(np.diff(levels), 0.0)
+    position = np.arange(len(ordered)) - np.repeat(first, size)
+    spread = ordered + position / np.repeat(size, size) * np.repeat(gap, size)
+    result = np.empty_like(spread)
+    result[order] = spread
+    return result
 
 
 def _trigger_factor(
