@@ -264,7 +264,7 @@ def risk_within_bands(risk: NDArray[np.float64], raw: NDArray[np.float64]) -> ND
     gap = np.append(np.diff(levels), 0.0)
     position = np.arange(len(ordered)) - np.repeat(first, size)
     spread = ordered + position / np.repeat(size, size) * np.repeat(gap, size)
-    result = np.empty_like(spread)
+    result: NDArray[np.float64] = np.empty(len(spread), dtype=np.float64)
     result[order] = spread
     return result
 
