@@ -582,6 +582,26 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         _CH,
     ),
     _c(
+        "microcredit_overdue_12m",
+        _B,
+        "",
+        "扶贫小额信贷逾期",
+        "A member's poverty-alleviation microcredit loan (扶贫小额信贷) was reported overdue in 12 "
+        "months: a sign that the household's farming project or business failed.",
+        ("microcredit_loans",),
+        _CH,
+    ),
+    _c(
+        "microcredit_overdue_principal",
+        _F,
+        "yuan",
+        "逾期贷款未还本金",
+        "Outstanding principal of the members' microcredit loans overdue in their latest report "
+        "up to the period.",
+        ("microcredit_loans",),
+        _CH,
+    ),
+    _c(
         "last_shock_date",
         _D,
         "",
