@@ -24,19 +24,27 @@ RECORDS = [
     ("mc:f-oct", "f1", "L1", date(2023, 10, 1), "overdue", 50000.0, None),
     ("mc:f-feb", "f1", "L1", date(2024, 2, 1), "extended", 50000.0, 50000.0),
     # hl: a payment a month late in 2023-08, normal again, repaid in 2024-03.
+    ("mc:l-jul", "l1", "L2", date(2023, 7, 1), "normal", 30000.0, 30000.0),
     ("mc:l-aug", "l1", "L2", date(2023, 8, 1), "overdue", 30000.0, 30000.0),
     ("mc:l-oct", "l1", "L2", date(2023, 10, 1), "normal", 30000.0, 30000.0),
     ("mc:l-mar", "l1", "L2", date(2024, 3, 1), "repaid", 30000.0, 0.0),
     # hx: overdue once in 2023-05, then no more reports.
+    ("mc:x-apr", "x1", "L4", date(2023, 4, 1), "normal", 10000.0, 10000.0),
     ("mc:x-may", "x1", "L4", date(2023, 5, 1), "overdue", 10000.0, 10000.0),
-    # A report of a month after the period is not known at the period.
+    # hs: overdue since 2022: a standing debt, no event of the 12 months.
+    ("mc:s-2022", "s1", "L5", date(2022, 3, 1), "normal", 40000.0, 40000.0),
+    ("mc:s-2022b", "s1", "L5", date(2022, 4, 1), "overdue", 40000.0, 40000.0),
+    ("mc:s-may", "s1", "L5", date(2023, 5, 1), "overdue", 40000.0, 40000.0),
+    ("mc:s-oct", "s1", "L5", date(2023, 10, 1), "overdue", 40000.0, 40000.0),
+    # The spouse's loan, normal in 2024-08, overdue in 2024-09 (not known before).
+    ("mc:l2-aug", "l2", "L3", date(2024, 8, 1), "normal", 20000.0, 20000.0),
     ("mc:l2-sep", "l2", "L3", date(2024, 9, 1), "overdue", 20000.0, 20000.0),
 ]
 
 
 def _warehouse(with_loans: bool = True) -> Any:
     backend = ibis.duckdb.connect()
-    people = [("f1", "hf"), ("l1", "hl"), ("l2", "hl"), ("o1", "ho"), ("x1", "hx")]
+    people = [("f1", "hf"), ("l1", "hl"), ("l2", "hl"), ("o1", "ho"), ("x1", "hx"), ("s1", "hs")]
     write_persons(backend, [(person, date(1975, 1, 1), VILLAGE) for person, _ in people])
     write_membership(
         backend,
@@ -89,9 +97,9 @@ def test_an_overdue_project_loan_is_flagged_with_its_principal(panel: dict[Any, 
         "2023-05": False,
         "2023-08": True,
         "2023-10": True,
-        # October 2023's overdue report is within the 12 months.
         "2024-03": True,
-        "2024-09": True,
+        # Overdue or extended in every report of the 12 months: it fell overdue before them.
+        "2024-09": False,
     }
     # The duplicated August report counts once; October's blank balance is the loan amount;
     # extended (展期) in February, the loan is no longer overdue.
@@ -127,6 +135,13 @@ def test_an_overdue_report_counts_for_12_months(panel: dict[Any, Any]) -> None:
         "2024-03": True,
         "2024-09": False,
     }
+
+
+def test_a_loan_overdue_for_more_than_a_year_is_a_standing_debt_not_an_event(
+    panel: dict[Any, Any],
+) -> None:
+    assert _column(panel, "hs", "microcredit_overdue_12m") == dict.fromkeys(PERIODS, False)
+    assert _column(panel, "hs", "microcredit_overdue_principal") == dict.fromkeys(PERIODS, 0.0)
 
 
 def test_no_loan_is_false_and_zero_when_ingested_and_null_when_not(

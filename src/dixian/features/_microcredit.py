@@ -7,13 +7,16 @@ loan monthly with its repayment status, and a project loan falls overdue (逾期
 project cannot pay it back. Per household and period, over the loans of its members as of the
 period's end:
 
-- `microcredit_overdue_12m`: a loan was reported overdue in a report of the 12 months up to
-  the period;
+- `microcredit_overdue_12m`: a loan fell overdue in the 12 months up to the period (a report
+  in them says overdue, and another in them says normal);
 - `microcredit_overdue_principal`: the outstanding principal (`outstanding_balance`, else the
-  loan amount) of the loans whose latest report up to the period says overdue — what the
+  loan amount) of those loans whose latest report up to the period says overdue — what the
   household owes for a project that no longer pays.
 
-Only reports of months up to the period are read (a loan repaid later is still overdue then).
+A loan overdue (or extended, 展期) in every report of the 12 months fell overdue before them:
+a standing debt of a project that failed earlier, not an event of the year, as a long-standing
+disability is none (on the simulated county such debts named later illnesses and job losses
+因产业项目失败). Only reports of months up to the period are read.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
 DATASET = "microcredit_loans"
 OVERDUE = "overdue"
+NORMAL = "normal"
 
 
 def microcredit(backend: BaseBackend, grid: ir.Table, settings: FeatureSettings) -> _Part | None:
@@ -65,18 +69,31 @@ def microcredit(backend: BaseBackend, grid: ir.Table, settings: FeatureSettings)
             dated.r_month > g.p_month - settings.window_months,
         ],
     )
-    flags = joined.group_by(KEYS).aggregate(microcredit_overdue_12m=joined.overdue.any())
+    normal = (joined.repayment_status == NORMAL).fill_null(False)
     # The latest report of each loan; a duplicated report of the same month says the same.
     per_loan = joined.group_by([*KEYS, "loan_id"]).aggregate(
+        fell=joined.overdue.any() & normal.any(),
         last_overdue=joined.overdue.argmax(joined.r_month),
         last_principal=joined.principal.argmax(joined.r_month),
         _record_id=joined._record_id.argmax(joined.r_month),
     )
-    owed = ibis.ifelse(per_loan.last_overdue, per_loan.last_principal, 0.0)
-    principal = per_loan.group_by(KEYS).aggregate(microcredit_overdue_principal=owed.sum())
-    values = flags.inner_join(principal, KEYS)
+    owing = per_loan.fell & per_loan.last_overdue
+    values = per_loan.group_by(KEYS).aggregate(
+        microcredit_overdue_12m=per_loan.fell.any(),
+        microcredit_overdue_principal=ibis.ifelse(owing, per_loan.last_principal, 0.0).sum(),
+    )
+    fell = per_loan.filter(per_loan.fell).select(*KEYS, f_loan=per_loan.loan_id)
+    overdue_rows = joined.filter(joined.overdue)
+    overdue_rows = overdue_rows.inner_join(
+        fell,
+        [
+            overdue_rows.household_id == fell.household_id,
+            overdue_rows.period == fell.period,
+            overdue_rows.loan_id == fell.f_loan,
+        ],
+    )
     evidence = [
-        _evidence(joined, "microcredit_overdue_12m", joined.overdue),
-        _evidence(per_loan, "microcredit_overdue_principal", per_loan.last_overdue),
+        _evidence(overdue_rows, "microcredit_overdue_12m"),
+        _evidence(per_loan, "microcredit_overdue_principal", owing),
     ]
     return _part(values, evidence)

@@ -586,8 +586,10 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         _B,
         "",
         "扶贫小额信贷逾期",
-        "A member's poverty-alleviation microcredit loan (扶贫小额信贷) was reported overdue in 12 "
-        "months: a sign that the household's farming project or business failed.",
+        "A member's poverty-alleviation microcredit loan (扶贫小额信贷) fell overdue in 12 months "
+        "(reported overdue and normal in them): a sign that the household's farming project or "
+        "business failed. A loan overdue or extended throughout the 12 months is a standing "
+        "debt, not counted.",
         ("microcredit_loans",),
         _CH,
     ),
@@ -596,8 +598,8 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         _F,
         "yuan",
         "逾期贷款未还本金",
-        "Outstanding principal of the members' microcredit loans overdue in their latest report "
-        "up to the period.",
+        "Outstanding principal of the members' microcredit loans that fell overdue in 12 months "
+        "and are overdue in their latest report up to the period.",
         ("microcredit_loans",),
         _CH,
     ),
