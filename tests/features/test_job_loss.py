@@ -9,8 +9,13 @@ from typing import Any
 import ibis
 import pytest
 
-from dixian.features.builder import build_household_period
-from tests.features.warehouse import write_links, write_membership, write_persons, write_staged
+from tests.features.warehouse import (
+    panel_rows,
+    write_links,
+    write_membership,
+    write_persons,
+    write_staged,
+)
 
 VILLAGE = "522799001001"
 PERIODS = ["2023-09", "2023-11", "2023-12", "2024-06", "2024-09"]
@@ -59,8 +64,7 @@ def _warehouse() -> Any:
 
 @pytest.fixture(scope="module")
 def panel() -> dict[tuple[str, str], dict[str, Any]]:
-    frame = build_household_period(_warehouse(), periods=PERIODS).to_pandas()
-    return {(r["household_id"], r["period"]): r for r in frame.to_dict("records")}
+    return panel_rows(_warehouse(), PERIODS)
 
 
 def _lost(panel: dict[Any, Any], household: str) -> dict[str, float]:

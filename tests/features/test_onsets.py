@@ -9,8 +9,8 @@ from typing import Any
 import ibis
 import pytest
 
-from dixian.features.builder import build_household_period
 from tests.features.warehouse import (
+    panel_rows,
     write_links,
     write_membership,
     write_persons,
@@ -90,8 +90,7 @@ def _warehouse() -> Any:
 
 @pytest.fixture(scope="module")
 def panel() -> dict[tuple[str, str], dict[str, Any]]:
-    frame = build_household_period(_warehouse(), periods=PERIODS).to_pandas()
-    return {(r["household_id"], r["period"]): r for r in frame.to_dict("records")}
+    return panel_rows(_warehouse(), PERIODS)
 
 
 def test_a_first_certificate_is_an_onset_for_twelve_months(panel: dict[Any, Any]) -> None:

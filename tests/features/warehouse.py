@@ -77,3 +77,11 @@ def write_links(backend: Any, links: Iterable[tuple[str, str, str]]) -> None:
         ],
         LINK_SCHEMA,
     )
+
+
+def panel_rows(backend: Any, periods: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The panel built over `backend` for `periods`, one dict per (household_id, period)."""
+    from dixian.features.builder import build_household_period
+
+    frame = build_household_period(backend, periods=periods).to_pandas()
+    return {(r["household_id"], r["period"]): r for r in frame.to_dict("records")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -187,6 +188,11 @@ def test_only_informative_triggers_weigh() -> None:
     assert ranked.loc["T001-8", "priority"] == pytest.approx(0.9 - 0.64)
     assert ranked.loc["T001-9", "priority"] == pytest.approx(1 - (1 - (0.9 - 0.72)) * 0.1)
     assert ranked.loc["T001-9", "alerted"]
+    # Between lift 1 and 2 the weight grows with the lift: half of it at 1.5.
+    graded = replace(policy, trigger_lift={"disaster": 1.5, "income_drop": 1.0})
+    assert graded.weight_of("disaster") == pytest.approx(0.45)
+    assert graded.weight_of("income_drop") == 0.0
+    assert graded.weight_of("unknown") == 0.0
     # Scope `all`: the disaster weighs too.
     every = rank_alerts(
         _scores(), hits, policy=AlertPolicy(trigger_weight=0.9, trigger_scope="all")

@@ -358,15 +358,17 @@ def test_a_school_fee_paid_last_year_too_is_no_event() -> None:
     X = pd.DataFrame(
         [
             # A high-school fee of 14,000 paid both years, a job loss costing 9,000 now.
-            _household(schooling_cost_12m=14_000.0, schooling_cost_rise=0.0, wage_pc_change=-0.31),
-            # A child entered university: the cost rose by 15,000 on last year.
-            _household(schooling_cost_12m=21_000.0, schooling_cost_rise=15_000.0),
-            # The year before unknown: the cost itself.
-            _household(schooling_cost_12m=12_000.0, schooling_cost_rise=float("nan")),
+            _household(
+                schooling_cost_12m=14_000.0, schooling_cost_entering=0.0, wage_pc_change=-0.31
+            ),
+            # A child entered university: its 16,000 count, not the sibling's 6,000.
+            _household(schooling_cost_12m=22_000.0, schooling_cost_entering=16_000.0),
+            # Entries unknown (no education feed detail): the costs themselves.
+            _household(schooling_cost_12m=12_000.0, schooling_cost_entering=float("nan")),
         ]
     )
     costs = event_costs(X)
-    assert costs["schooling"].tolist() == [0.0, 15_000.0, 12_000.0]
+    assert costs["schooling"].tolist() == [0.0, 16_000.0, 12_000.0]
     primary, _ = primary_by_cost(X, material_share=0.2)
     assert primary.tolist() == ["unstable_employment", "schooling", "schooling"]
 
@@ -414,3 +416,13 @@ def test_the_reason_of_a_failed_project_quotes_the_overdue_principal() -> None:
     values = {"microcredit_overdue": 1.0, "microcredit_overdue_principal": 0.0}
     reason = render_reason("failed_project", values, features=DEFAULT_FEATURES)
     assert reason == "因产业项目失败：近12个月扶贫小额信贷逾期"
+
+
+def test_the_reason_of_schooling_names_this_years_entries() -> None:
+    values = {
+        "schooling_cost_12m": 22_000.0,
+        "schooling_share": 0.4,
+        "schooling_cost_entering": 16_000.0,
+    }
+    reason = render_reason("schooling", values, features=DEFAULT_FEATURES)
+    assert reason == "因学：非义务教育支出 2.2 万元；占家庭纯收入 40%；其中今年新入学 1.6 万元"

@@ -162,3 +162,16 @@ def test_rule_baseline_ranks_by_hits_whatever_the_alert_lists_trigger_weight() -
     ]
     # The two households with most hits, not the riskiest or the first by tie-break.
     assert masks[0].tolist() == masks[1].tolist() == [False, False, True, False, True, False]
+
+
+def test_recall_homogeneity_tells_a_township_served_worse_from_luck() -> None:
+    from dixian.monitor.metrics import recall_homogeneity
+
+    # 20 of 250 falls caught everywhere but one township: 20 of 250 there too, then 2 of 250.
+    equal = recall_homogeneity([250] * 6, [20, 22, 18, 21, 19, 20])
+    assert equal["dof"] == 5 and equal["p_value"] > 0.5
+    worse = recall_homogeneity([250] * 6, [20, 22, 18, 21, 19, 2])
+    assert worse["p_value"] < 0.01
+    # Nothing to compare: one group, or no falls.
+    assert recall_homogeneity([250], [20])["p_value"] == 1.0
+    assert recall_homogeneity([0, 0], [0, 0])["p_value"] == 1.0

@@ -103,7 +103,6 @@ def test_window_aggregations_on_a_hand_built_panel() -> None:
             "medical_oop_outpatient_month": [0.0] * 10 + [300.0, 600.0, 900.0],
             "medical_oop_12m": [0.0] * 12 + [23000.0],
             "income_net_total": [0.0] * 12 + [27000.0],
-            "schooling_cost_noncompulsory_12m": [6000.0] * 12 + [20000.0],
         }
     )
     for column in {spec.source for spec in DEFAULT_FEATURES} - set(frame.columns):
@@ -112,11 +111,6 @@ def test_window_aggregations_on_a_hand_built_panel() -> None:
     assert row.wage_pc_change == pytest.approx(-0.5)
     assert row.outpatient_oop_3m == pytest.approx(600.0)
     assert row.medical_oop_share == pytest.approx(23000 / 27000)
-    assert row.schooling_cost_rise == pytest.approx(14000.0)
-    # Without the row of 12 months earlier the rise is unknown, not the whole cost.
-    assert np.isnan(
-        _features(frame[frame.period > "2024-01"], "2025-01").iloc[0].schooling_cost_rise
-    )
     assert row.region_code == "522799001001"
     # A household absent at the period has no feature row.
     assert _features(frame[frame.period < "2025-01"], "2025-01").empty

@@ -9,8 +9,10 @@ import ibis
 
 from dixian.features._columns import (
     EXEMPT_VEHICLES,
+    HIGH_SCHOOL_STAGES,
     KEYS,
     NON_COMPULSORY_STAGES,
+    TERTIARY_STAGES,
     Window,
     _evidence,
     _outer,
@@ -197,17 +199,38 @@ def spending(
         joined = students.inner_join(
             g, [students.person_id == g.g_person, students.school_year == g.school_year]
         )
+        # The same student's stage of the school year before, to tell who entered a stage.
+        before = students.select(
+            b_person=students.person_id,
+            b_year=students.school_year + 1,
+            b_rank=_stage_rank(students.school_stage),
+        )
+        before = before.group_by(["b_person", "b_year"]).aggregate(b_rank=before.b_rank.max())
+        joined = joined.left_join(
+            before, [joined.person_id == before.b_person, joined.school_year == before.b_year]
+        )
         net = ibis.greatest(joined.annual_fees.fill_null(0) - joined.aid_amount.fill_null(0), 0)
-        joined = joined.mutate(net_cost=net)
+        rank = _stage_rank(joined.school_stage)
+        entered = (rank >= 2) & (rank > joined.b_rank.fill_null(1))
+        joined = joined.mutate(net_cost=net, entered=entered)
         school = joined.group_by(KEYS).aggregate(
             schooling_cost_12m=joined.net_cost.sum(),
             schooling_cost_noncompulsory_12m=joined.net_cost.sum(
                 where=joined.school_stage.isin(list(NON_COMPULSORY_STAGES))
             ),
+            schooling_cost_entering=joined.net_cost.sum(where=joined.entered),
         )
         values = school if values is None else _outer(values, school)
         evidence.append(_evidence(joined, "schooling_cost_12m"))
+        evidence.append(_evidence(joined, "schooling_cost_entering", joined.entered))
     return None if values is None else _part(values, evidence)
+
+
+def _stage_rank(stage: ir.StringValue) -> ir.IntegerValue:
+    """3 for college or university, 2 for high school, 1 otherwise."""
+    tertiary = stage.isin(list(TERTIARY_STAGES)).fill_null(False)
+    high = stage.isin(list(HIGH_SCHOOL_STAGES)).fill_null(False)
+    return ibis.ifelse(tertiary, 3, ibis.ifelse(high, 2, 1))
 
 
 def flags(

@@ -238,6 +238,7 @@ _ZERO_WHEN_INGESTED = (
     "medical_oop_injury_12m",
     "schooling_cost_12m",
     "schooling_cost_noncompulsory_12m",
+    "schooling_cost_entering",
     "disaster_loss_12m",
     "public_payroll_count",
     "payments_after_death_count",

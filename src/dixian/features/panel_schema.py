@@ -377,6 +377,16 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         ("students",),
         _P,
     ),
+    _c(
+        "schooling_cost_entering",
+        _F,
+        "yuan",
+        "新入学非义务教育支出",
+        "Net costs of the school year of students who entered high school, college or "
+        "university this school year (a higher stage than their record of the year before).",
+        ("students",),
+        _P,
+    ),
     # flags
     _c("is_dibao", _B, "", "低保户", "Household receives 低保 in the period.", (_CA,), _FL),
     _c("is_tekun", _B, "", "特困户", "A member receives 特困 support.", (_CA,), _FL),

@@ -17,6 +17,6 @@ ALLOCATION_HELP = (
     "expected need (sum of calibrated risks), for a county whose teams can move."
 )
 TRIGGER_SCOPE_HELP = (
-    "Which triggers weigh in the ranking: 'informative' (those whose households fell at least "
-    "1.5x as often as all on the model's validation period) or 'all'."
+    "How triggers weigh in the ranking: 'informative' (by how much more often their households "
+    "fell than all on the model's validation period: nothing at 1x, fully from 2x) or 'all'."
 )

@@ -4,9 +4,10 @@ Ranking. Each household's priority is `1 − (1 − risk) × Π (1 − w_t)` ove
 a hit counts like independent evidence that raises the probability of need, so a household with
 modest model risk but two official triggers moves up, and one with no trigger keeps its risk.
 Every trigger weighs `trigger_weight`, unless `trigger_lift` is given (the share of households
-with each trigger's hit that fell, over the base rate, on the model's validation period): then
-only informative triggers (lift ≥ `MIN_TRIGGER_LIFT`) weigh, the others 0 — a disaster declared
-for a whole village or water rated per village says where, not who. Equal priorities (isotonic
+with each trigger's hit that fell, over the base rate, on the model's validation period): then a
+trigger weighs in proportion to how informative it was — nothing at lift 1 or below (a disaster
+declared for a whole village or water rated per village says where, not who), the full weight
+from lift `FULL_WEIGHT_LIFT`, linearly between. Equal priorities (isotonic
 calibration gives whole bands of households one probability) are ordered by the booster's raw
 log-odds (`raw_logodds`, when the scores carry it), which calibration maps monotonically.
 
@@ -47,9 +48,11 @@ Allocation = Literal["equal", "need"]
 ALLOCATIONS: tuple[Allocation, ...] = ("equal", "need")
 TriggerScope = Literal["informative", "all"]
 TRIGGER_SCOPES: tuple[TriggerScope, ...] = ("informative", "all")
-# A trigger weighs in the ranking only if its households fell at least this many times as often
-# as all households on the validation period (set before it was measured; bench/RESULTS.md).
-MIN_TRIGGER_LIFT = 1.5
+# A trigger whose households fell this many times as often as all households on the validation
+# period weighs fully; one at lift 1 not at all. Graded, not a cut-off: a lift measured on one
+# year moves by a few tenths from year to year, and the earlier cut-off at 1.5 switched two
+# triggers (lifts 1.49 and 1.50) on and off between counties (bench/RESULTS.md, session 5).
+FULL_WEIGHT_LIFT = 2.0
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,8 @@ class AlertPolicy:
         allocation: `equal` (each jurisdiction its own budget, the default: capacity is the
             township's caseworkers) or `need` (the jurisdictions' budgets pooled and split in
             proportion to expected need, see `allocate_by_need`).
-        trigger_scope: `informative` (the default: only triggers with a lift of at least
-            `MIN_TRIGGER_LIFT` weigh) or `all` (every trigger weighs `trigger_weight`).
+        trigger_scope: `informative` (the default: a trigger weighs by its lift, see
+            `weight_of`) or `all` (every trigger weighs `trigger_weight`).
         trigger_lift: trigger id → lift on the model's validation period (`trigger_lifts`,
             kept in the model card); without it every trigger weighs.
     """
@@ -107,11 +110,13 @@ class AlertPolicy:
         return int(self.budgets.get(jurisdiction, self.budget))
 
     def weight_of(self, trigger_id: str) -> float:
-        """The weight of one trigger's hit in the priority."""
+        """The weight of one trigger's hit in the priority: `trigger_weight`, scaled by the
+        trigger's lift from 0 at lift 1 to 1 at `FULL_WEIGHT_LIFT` under scope `informative`."""
         if self.trigger_scope == "all" or self.trigger_lift is None:
             return self.trigger_weight
-        informative = self.trigger_lift.get(trigger_id, 0.0) >= MIN_TRIGGER_LIFT
-        return self.trigger_weight if informative else 0.0
+        lift = self.trigger_lift.get(trigger_id, 0.0)
+        share = min(max((lift - 1.0) / (FULL_WEIGHT_LIFT - 1.0), 0.0), 1.0)
+        return self.trigger_weight * share
 
 
 def with_card_lift(policy: AlertPolicy, card: Mapping[str, object]) -> AlertPolicy:

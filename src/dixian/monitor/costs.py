@@ -10,10 +10,10 @@ those costs over the 12 months up to the period from the panel's values as of th
   (`labourer_shock` with neither a registered serious illness nor a new disability: a
   working-age death without a disease on record);
 - disaster (因灾): the registered disaster loss;
-- schooling (因学): the rise of non-compulsory schooling costs on a year earlier
-  (`schooling_cost_rise`; the costs themselves where the year before is unknown): a fee the
-  household paid last year as well did not bring it down this year — a child entering
-  university did;
+- schooling (因学): the school year's costs of the students who entered high school, college
+  or university this year (`schooling_cost_entering`; all non-compulsory costs where the panel
+  lacks it): a fee the household paid last year as well did not bring it down this year — a
+  child entering university did;
 - job loss (因务工就业不稳): wages lost, the wage income of a year earlier minus today's, or
   where larger the lost jobs' wages over the months without work (`job_loss_wages`: a job lost
   last month has cost little of the year's wages yet, but will cost the months to the next job);
@@ -84,8 +84,8 @@ def _positive(X: pd.DataFrame, name: str) -> np.ndarray:
 
 def _schooling(X: pd.DataFrame) -> np.ndarray:
     level = np.nan_to_num(_column(X, "schooling_cost_12m"), nan=0.0)
-    rise = _column(X, "schooling_cost_rise")
-    result: np.ndarray = np.where(np.isfinite(rise), np.clip(rise, 0.0, level), level)
+    entering = _column(X, "schooling_cost_entering")
+    result: np.ndarray = np.where(np.isfinite(entering), np.fmax(entering, 0.0), level)
     return result
 
 

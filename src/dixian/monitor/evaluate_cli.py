@@ -40,6 +40,7 @@ def _headline(figures: dict[str, Any]) -> dict[str, Any]:
             "median_months"
         ],
         "lowest_township_ratio": _lowest(figures, "township"),
+        "township_recall_p_value": figures["fairness_township_homogeneity"]["p_value"],
         "primary_cause_accuracy": figures.get("primary_cause_accuracy"),
         "fairness_gaps": len(figures["fairness_gaps"]),
     }

@@ -18,7 +18,9 @@ from dataclasses import replace
 from typing import Any
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from dixian.console import progress_bar
 from dixian.errors import UserError
@@ -234,6 +236,7 @@ def evaluate_held_out(
             recall=ours["recall"],
             seed=seed,
         ),
+        "fairness_township_homogeneity": _township_homogeneity(labels, alerted, groups),
         "calibration": trained.card["calibration"],
         "calibration_curve": metrics.calibration_curve(labels, test["risk"].to_numpy()),
     }
@@ -284,6 +287,21 @@ def evaluate_held_out(
                 .to_dict(orient="records")
             )
     return figures
+
+
+def _township_homogeneity(
+    labels: NDArray[np.int_], alerted: NDArray[np.bool_], groups: pd.DataFrame
+) -> dict[str, float]:
+    if "township" not in groups:
+        return metrics.recall_homogeneity([], [])
+    by = (
+        pd.DataFrame(
+            {"fell": labels, "caught": labels.astype(bool) & alerted, "g": groups["township"]}
+        )
+        .groupby("g")[["fell", "caught"]]
+        .sum()
+    )
+    return metrics.recall_homogeneity(by["fell"].to_numpy(), by["caught"].to_numpy())
 
 
 def true_causes_from_shocks(

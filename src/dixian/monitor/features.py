@@ -22,9 +22,7 @@ import ibis.expr.types as ir
 
 from dixian.errors import UserError
 
-Aggregation = Literal["last", "sum", "mean", "max", "change", "increase", "months_since", "ratio"]
-# Aggregations comparing the value at P with the value `window` months earlier.
-_COMPARED = ("change", "increase")
+Aggregation = Literal["last", "sum", "mean", "max", "change", "months_since", "ratio"]
 
 _PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # A household with no recorded event gets this many months "since" it: far beyond any window,
@@ -40,13 +38,12 @@ class FeatureSpec:
         name: the feature's column name in the model.
         source: the panel column it is computed from (for `ratio`: the numerator feature).
         aggregation: `last` (value at P), `sum`/`mean`/`max` over the trailing window,
-            `change` (relative change of the value at P against P − window), `increase` (the
-            value at P minus the value at P − window), `months_since`
+            `change` (relative change of the value at P against P − window), `months_since`
             (months since the source was last > 0, at or before P), `ratio` (source / denominator,
             two other features).
         cause: the cause code (data standard code list `cause`) its contribution counts to.
         monotone: +1 if a larger value can only raise risk, −1 if it can only lower it, 0 unknown.
-        window: trailing window in months for sum/mean/max/change/increase.
+        window: trailing window in months for sum/mean/max/change.
         denominator: for `ratio`, the denominator feature.
         label_zh: a short Chinese label for model cards and reasons.
     """
@@ -168,12 +165,12 @@ DEFAULT_FEATURES: tuple[FeatureSpec, ...] = (
         "非义务教育支出",
     ),
     _spec(
-        "schooling_cost_rise",
-        "schooling_cost_noncompulsory_12m",
-        "increase",
+        "schooling_cost_entering",
+        "schooling_cost_entering",
+        "last",
         "schooling",
         1,
-        "非义务教育支出同比增加",
+        "新入学非义务教育支出",
     ),
     _spec(
         "schooling_share",
@@ -279,7 +276,7 @@ def _aggregate(spec: FeatureSpec, table: ir.Table, index: int) -> dict[str, ir.V
         return {spec.name: column.cast("float64").mean(where=in_window)}
     if spec.aggregation == "max":
         return {spec.name: column.cast("float64").max(where=in_window)}
-    if spec.aggregation in _COMPARED:
+    if spec.aggregation == "change":
         before = table._pidx == index - spec.window
         return {
             f"_{spec.name}_now": column.cast("float64").max(where=at_period),
@@ -296,9 +293,6 @@ def _finish(spec: FeatureSpec, table: ir.Table, index: int) -> ir.Value:
         before = table[f"_{spec.name}_before"]
         # Relative change; null when there is no base (no row 12 months ago, or base 0).
         return ibis.ifelse(before.abs() > 0, (now - before) / before.abs(), ibis.null("float64"))
-    if spec.aggregation == "increase":
-        # Null without a row 12 months ago: the value then is unknown, not zero.
-        return table[f"_{spec.name}_now"] - table[f"_{spec.name}_before"]
     if spec.aggregation == "months_since":
         last = table[f"_{spec.name}_last"]
         return last.isnull().ifelse(NEVER_MONTHS, index - last).cast("float64")
@@ -346,7 +340,7 @@ def build_features(
     months: set[int] | None = set()
     direct = [spec for spec in features if spec.aggregation != "ratio"]
     for spec in direct:
-        if spec.aggregation == "last" or spec.aggregation in _COMPARED:
+        if spec.aggregation in ("last", "change"):
             name = spec.name if spec.aggregation == "last" else f"_{spec.name}_now"
             current[name] = now[spec.source].cast("float64").max()
         if spec.aggregation == "last":
@@ -355,7 +349,7 @@ def build_features(
         windowed.update({key: value for key, value in aggregates.items() if key not in current})
         if spec.aggregation == "months_since" or months is None:
             months = None
-        elif spec.aggregation in _COMPARED:
+        elif spec.aggregation == "change":
             months.add(index - spec.window)
         else:
             months.update(range(index - spec.window + 1, index + 1))
@@ -371,7 +365,7 @@ def build_features(
         **{
             spec.name: _finish(spec, grouped, index)
             for spec in direct
-            if spec.aggregation in (*_COMPARED, "months_since")
+            if spec.aggregation in ("change", "months_since")
         }
     )
     ratios = [spec for spec in features if spec.aggregation == "ratio"]

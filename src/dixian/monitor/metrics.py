@@ -283,6 +283,26 @@ def lowest_ratio_by_chance(
     }
 
 
+def recall_homogeneity(positives: ArrayLike, caught: ArrayLike) -> dict[str, float]:
+    """Whether the groups' recalls differ by more than chance: a chi-square test of caught
+    against missed falls over the groups (Pearson, no continuity correction).
+
+    Returns chi2, degrees of freedom and the p-value (1.0 when there is nothing to compare).
+    A small p-value says some group is served worse than luck explains; the lowest ratio alone
+    cannot say that at a few dozen falls per group (`lowest_ratio_by_chance`).
+    """
+    from scipy.stats import chi2_contingency
+
+    falls = np.asarray(positives, dtype=np.int64)
+    found = np.asarray(caught, dtype=np.int64)
+    keep = falls > 0
+    table = np.vstack([found[keep], falls[keep] - found[keep]])
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return {"chi2": 0.0, "dof": 0.0, "p_value": 1.0}
+    result = chi2_contingency(table, correction=False)
+    return {"chi2": float(result[0]), "dof": float(result[2]), "p_value": float(result[1])}
+
+
 def score_summary(
     labels: ArrayLike, probabilities: ArrayLike, *, budgets: Sequence[int]
 ) -> dict[str, Any]:

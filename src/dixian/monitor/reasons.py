@@ -114,14 +114,14 @@ _TEMPLATES: dict[str, tuple[Clause, ...]] = {
             lambda v: _v(v, "schooling_cost_12m") > 0,
         ),
         Clause(
-            ("schooling_cost_rise",),
-            lambda v: f"比上年增加 {wan(_v(v, 'schooling_cost_rise'))}",
-            lambda v: _v(v, "schooling_cost_rise") > 0,
-        ),
-        Clause(
             ("schooling_share",),
             lambda v: f"占家庭纯收入 {percent(_v(v, 'schooling_share'))}",
             lambda v: 0 < _v(v, "schooling_share") < 10,
+        ),
+        Clause(
+            ("schooling_cost_entering",),
+            lambda v: f"其中今年新入学 {wan(_v(v, 'schooling_cost_entering'))}",
+            lambda v: _v(v, "schooling_cost_entering") > 0,
         ),
         Clause(
             ("students_high_school",),

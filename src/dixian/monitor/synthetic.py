@@ -187,6 +187,8 @@ def synthetic_panel(
             "medical_oop_outpatient_month": flat(medical) * 0.2,
             "schooling_cost_12m": flat(_rolling12(school)),
             "schooling_cost_noncompulsory_12m": flat(_rolling12(school)),
+            # Its students stay in the same school all along: no one enters a stage.
+            "schooling_cost_entering": static(np.zeros(n)),
             "serious_illness_count": flat(np.cumsum(flags["illness"], axis=1) > 0).astype(int),
             "chronic_illness_count": static(chronic),
             "disabled_count": static(disabled),

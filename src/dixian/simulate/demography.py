@@ -317,6 +317,15 @@ def schooling(state: WorldState, month: Month, rng: np.random.Generator) -> np.n
     state.persons["education"][: state.n_persons] = np.maximum(
         education, np.where(new_stage == 3, 3, np.where(new_stage == 2, 2, 0))
     ).astype(np.int8)
+    # This school year's stage of everyone beyond compulsory school: the education feed
+    # reports each September's stage, not the stage the person reaches by the end of the run.
+    enrolled = np.flatnonzero(new_stage >= 2)
+    state.log(
+        "school_stages",
+        month=np.full(enrolled.size, month.index, dtype=np.int16),
+        person=enrolled.astype(np.int32),
+        stage=new_stage[enrolled],
+    )
     state.log(
         "school_entry",
         person=entering,

@@ -198,26 +198,32 @@ def students(ex: Extractor) -> Iterator[Batch]:
     s = ex.s
     rng = ex.rng
     measures = s.households["measures"]
+    stages = {int(chunk["month"][0]): chunk for chunk in s.logs.get("school_stages", [])}
+    # A student stays in the same kind of school from year to year.
+    academic = rng.uniform(0, 1, s.n_persons)
     for m in range(ex.visible):
         month = ex.month(m)
         if month.month != 9:
             continue
         persons, households, _ = ex.members(m)
         age = age_at(s.persons["birth"][persons], month.start)
-        stage_now = s.persons["school_stage"][persons]
+        stage_of = np.zeros(s.n_persons, dtype=np.int8)
+        snapshot = stages.get(m)
+        if snapshot is not None:
+            stage_of[snapshot["person"]] = snapshot["stage"]
+        stage_now = stage_of[persons]
         compulsory = (age >= 6) & (age < 15)
         sel = compulsory | (stage_now >= 2)
         p_rows, h_rows = persons[sel], households[sel]
         a = age[sel]
         st = stage_now[sel]
+        kind = academic[p_rows]
         stage = np.where(
             st == 3,
-            np.where(rng.uniform(0, 1, a.size) < 0.5, "undergraduate", "higher_vocational"),
+            np.where(kind < 0.5, "undergraduate", "higher_vocational"),
             np.where(
                 st == 2,
-                np.where(
-                    rng.uniform(0, 1, a.size) < 0.65, "senior_secondary", "secondary_vocational"
-                ),
+                np.where(kind < 0.65, "senior_secondary", "secondary_vocational"),
                 np.where(a >= 12, "junior_secondary", "primary"),
             ),
         )
