@@ -373,6 +373,51 @@ def test_a_school_fee_paid_last_year_too_is_no_event() -> None:
     assert primary.tolist() == ["unstable_employment", "schooling", "schooling"]
 
 
+def test_an_overdue_project_loan_costs_its_principal_where_larger() -> None:
+    X = pd.DataFrame(
+        [
+            # Operating income 4 × 1,000 lost; 30,000 of project loan overdue: the loan counts.
+            _household(
+                income_operating_pc=1_000.0,
+                operating_pc_change=-0.5,
+                microcredit_overdue=1.0,
+                microcredit_overdue_principal=30_000.0,
+                medical_oop_12m=11_000.0,
+            ),
+            # Operating income lost beyond the loan: the income counts.
+            _household(
+                income_operating_pc=1_000.0,
+                operating_pc_change=-0.9,
+                microcredit_overdue_principal=5_000.0,
+            ),
+            # Overdue once in the year, paid since: no cost, the flag alone.
+            _household(microcredit_overdue=1.0, microcredit_overdue_principal=0.0),
+        ]
+    )
+    costs = event_costs(X)
+    assert costs.loc[0, "failed_project"] == pytest.approx(30_000.0)
+    assert costs.loc[1, "failed_project"] == pytest.approx(36_000.0)
+    assert costs.loc[2, "failed_project"] == 0.0
+    primary, _ = primary_by_cost(X, material_share=0.25)
+    assert primary.tolist() == ["failed_project", "failed_project", None]
+    evidence = cause_evidence(X)
+    assert evidence["failed_project"].tolist() == [True, True, True]
+
+
+def test_the_reason_of_a_failed_project_quotes_the_overdue_principal() -> None:
+    values = {
+        "microcredit_overdue": 1.0,
+        "microcredit_overdue_principal": 50_000.0,
+        "operating_pc_change": 0.0,
+    }
+    reason = render_reason("failed_project", values, features=DEFAULT_FEATURES)
+    assert reason == "因产业项目失败：扶贫小额信贷逾期，未还本金 5.0 万元"
+    # Overdue in the year but nothing owed now: the overdue record is still named.
+    values = {"microcredit_overdue": 1.0, "microcredit_overdue_principal": 0.0}
+    reason = render_reason("failed_project", values, features=DEFAULT_FEATURES)
+    assert reason == "因产业项目失败：近12个月扶贫小额信贷逾期"
+
+
 def test_the_reason_of_schooling_names_this_years_entries() -> None:
     values = {
         "schooling_cost_12m": 22_000.0,

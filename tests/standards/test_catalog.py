@@ -30,6 +30,7 @@ REQUIRED_DATASETS = {
     "public_payroll",
     "tax_and_provident_fund",
     "deposits",
+    "microcredit_loans",
 }
 
 REQUIRED_CODE_LISTS = {

@@ -20,6 +20,7 @@ from dixian.features import _derived as derived
 from dixian.features import _estate as estate
 from dixian.features import _income_model as income_model
 from dixian.features import _job_loss as job_loss
+from dixian.features import _microcredit as microcredit
 from dixian.features import _shocks as shocks
 from dixian.features import _status as status
 from dixian.features import _wages as wages
@@ -149,6 +150,7 @@ def build_household_period(
             cols.incomes(backend, grid, settings, in_window),
             wages.employment_wages(backend, grid, settings),
             job_loss.job_loss_wages(backend, grid, settings),
+            microcredit.microcredit(backend, grid, settings),
             cols.assistance(backend, grid, settings, in_window),
             status.assets(backend, holders, settings, in_window),
             status.spending(backend, grid, settings, in_window),
@@ -244,6 +246,7 @@ _ZERO_WHEN_INGESTED = (
     "times_monitored",
     "job_loss_wages_12m",
     "job_loss_months_out",
+    "microcredit_overdue_principal",
 )
 _FALSE_WHEN_INGESTED = (
     "is_dibao",
@@ -251,6 +254,7 @@ _FALSE_WHEN_INGESTED = (
     "disaster_affected_12m",
     "labourer_shock_12m",
     "job_loss_12m",
+    "microcredit_overdue_12m",
     "is_left_poverty",
 )
 

@@ -592,6 +592,28 @@ PANEL_COLUMNS: tuple[PanelColumn, ...] = (
         _CH,
     ),
     _c(
+        "microcredit_overdue_12m",
+        _B,
+        "",
+        "扶贫小额信贷逾期",
+        "A member's poverty-alleviation microcredit loan (扶贫小额信贷) fell overdue in 12 months "
+        "(reported overdue and normal in them): a sign that the household's farming project or "
+        "business failed. A loan overdue or extended throughout the 12 months is a standing "
+        "debt, not counted.",
+        ("microcredit_loans",),
+        _CH,
+    ),
+    _c(
+        "microcredit_overdue_principal",
+        _F,
+        "yuan",
+        "逾期贷款未还本金",
+        "Outstanding principal of the members' microcredit loans that fell overdue in 12 months "
+        "and are overdue in their latest report up to the period.",
+        ("microcredit_loans",),
+        _CH,
+    ),
+    _c(
         "last_shock_date",
         _D,
         "",

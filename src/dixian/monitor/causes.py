@@ -13,7 +13,8 @@ of the primary's.
 
 Risk events come first when the household's own data show them (`CAUSE_EVIDENCE`): a cause
 such as illness, disaster or job loss is preferred as primary only if the household spent on
-it, lost by it or shows it (medical spending, a disaster loss, a job loss or falling wages…),
+it, lost by it or shows it (medical spending, a disaster loss, a job loss or falling wages, an
+overdue project loan…),
 and then before a structural cause (lack of labour, of capital…) or an event the data do not
 show; among those events the costliest in yuan comes first (`dixian.monitor.costs`), and the
 costliest event of at least a quarter of the household's income is primary whatever the
@@ -53,7 +54,11 @@ CAUSE_EVIDENCE: dict[str, tuple[tuple[str, str], ...]] = {
         ("wage_pc_change", "negative"),
     ),
     "accident": (("labourer_shock", "positive"), ("injury_oop_12m", "positive")),
-    "failed_project": (("operating_pc_change", "negative"),),
+    "failed_project": (
+        ("operating_pc_change", "negative"),
+        ("microcredit_overdue", "positive"),
+        ("microcredit_overdue_principal", "positive"),
+    ),
     "disability": (("new_disabled_members", "positive"),),
 }
 

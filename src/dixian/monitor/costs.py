@@ -17,7 +17,10 @@ those costs over the 12 months up to the period from the panel's values as of th
 - job loss (因务工就业不稳): wages lost, the wage income of a year earlier minus today's, or
   where larger the lost jobs' wages over the months without work (`job_loss_wages`: a job lost
   last month has cost little of the year's wages yet, but will cost the months to the next job);
-- failed project (因产业项目失败): operating income lost the same way;
+- failed project (因产业项目失败): operating income lost the same way, or where larger the
+  principal of the household's overdue microcredit (`microcredit_overdue_principal`, 扶贫小额信贷
+  逾期): the panel's operating income is an estimate from land, labour and capital that does not
+  see a project fail, while the loan taken for it is what the project can no longer pay back;
 - disability (因残): a disability costs labour, not bills: the wages lost by a household
   with a member certified disabled for the first time in the 12 months (`new_disabled_members`).
 
@@ -120,7 +123,10 @@ def event_costs(X: pd.DataFrame) -> pd.DataFrame:
             np.where(wages_to == "job", wages, 0.0),
             np.nan_to_num(_column(X, "job_loss_wages"), nan=0.0),
         ),
-        "failed_project": np.where(operating_to_accident, 0.0, operating),
+        "failed_project": np.fmax(
+            np.where(operating_to_accident, 0.0, operating),
+            np.nan_to_num(_column(X, "microcredit_overdue_principal"), nan=0.0),
+        ),
         "disability": np.where(wages_to == "disability", wages, 0.0),
     }
     return pd.DataFrame(costs, index=X.index).clip(lower=0.0)

@@ -105,6 +105,24 @@ DEFAULT_FEATURES: tuple[FeatureSpec, ...] = (
         -1,
         "人均经营净收入同比变化",
     ),
+    # The panel estimates operating income from land, labour and capital, so a failed project
+    # shows in the project loan the household cannot pay back (扶贫小额信贷逾期).
+    _spec(
+        "microcredit_overdue",
+        "microcredit_overdue_12m",
+        "last",
+        "failed_project",
+        1,
+        "近12个月扶贫小额信贷逾期",
+    ),
+    _spec(
+        "microcredit_overdue_principal",
+        "microcredit_overdue_principal",
+        "last",
+        "failed_project",
+        1,
+        "逾期贷款未还本金",
+    ),
     _spec("medical_oop_12m", "medical_oop_12m", "last", "illness", 1, "医疗自付"),
     _spec(
         "medical_oop_share",

@@ -59,6 +59,11 @@ def _job_loss_priced(values: Values) -> bool:
     return _known(wages) and _known(months) and float(wages or 0) > 0 and float(months or 0) > 0
 
 
+def _overdue_priced(values: Values) -> bool:
+    principal = values.get("microcredit_overdue_principal")
+    return _known(principal) and float(principal or 0) > 0
+
+
 _TEMPLATES: dict[str, tuple[Clause, ...]] = {
     "illness": (
         Clause(
@@ -180,6 +185,17 @@ _TEMPLATES: dict[str, tuple[Clause, ...]] = {
         ),
     ),
     "failed_project": (
+        Clause(
+            ("microcredit_overdue_principal",),
+            lambda v: f"扶贫小额信贷逾期，未还本金 {wan(_v(v, 'microcredit_overdue_principal'))}",
+            lambda v: _v(v, "microcredit_overdue_principal") > 0,
+        ),
+        Clause(
+            ("microcredit_overdue",),
+            lambda v: "近12个月扶贫小额信贷逾期",
+            # Said once: the clause above already names the overdue loan with its principal.
+            lambda v: _v(v, "microcredit_overdue") > 0 and not _overdue_priced(v),
+        ),
         Clause(
             ("operating_pc_change",),
             lambda v: f"人均经营净收入同比{signed_percent(_v(v, 'operating_pc_change'))}",

@@ -204,6 +204,10 @@ def synthetic_panel(
             "job_loss_12m": flat(_rolling12(flags["job_loss"].astype(float)) > 0),
             "job_loss_wages_12m": flat(_rolling12(lost_wages)),
             "job_loss_months_out": flat(_rolling12(months_out)).astype(int),
+            # The process has no farming projects or businesses, so no project loan falls
+            # overdue; the columns are there (as a county with the banks' reports has them).
+            "microcredit_overdue_12m": static(np.zeros(n, dtype=bool)),
+            "microcredit_overdue_principal": static(np.zeros(n)),
             "labourer_shock_12m": flat(_rolling12(flags["labourer"].astype(float)) > 0),
             "months_since_last_shock": flat(since).astype(float),
             "house_unsafe": static(rng.random(n) < 0.03),

@@ -12,7 +12,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dixian.simulate import extract, extract_assets, extract_services, extract_social
+from dixian.simulate import (
+    extract,
+    extract_assets,
+    extract_credit,
+    extract_services,
+    extract_social,
+)
 from dixian.simulate._columns import render_column
 from dixian.simulate._rng import component_rng
 from dixian.simulate.extract import Batch, Extractor
@@ -29,6 +35,7 @@ EXTRACTORS: dict[str, Callable[[Extractor], Iterator[Batch]]] = {
     "public_payroll": extract_social.public_payroll,
     "tax_and_provident_fund": extract_social.tax_and_provident_fund,
     "deposits": extract_social.deposits,
+    "microcredit_loans": extract_credit.microcredit_loans,
     "medical_claims": extract_services.medical_claims,
     "chronic_illness": extract_services.chronic_illness,
     "students": extract_services.students,
