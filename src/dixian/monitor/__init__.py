@@ -10,11 +10,10 @@ Typical use::
 
 from __future__ import annotations
 
+from dixian.monitor.alert_report import alert_status, export_alerts_xlsx
 from dixian.monitor.alerts import (
     AlertPolicy,
-    alert_status,
     allocate_by_need,
-    export_alerts_xlsx,
     rank_alerts,
     trigger_lifts,
 )

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from dixian.errors import UserError
-from dixian.monitor.alerts import AlertPolicy, alert_status, rank_alerts
+from dixian.monitor.alert_report import alert_status
+from dixian.monitor.alerts import AlertPolicy, rank_alerts
 from dixian.monitor.causes import attribute_causes, cause_labels
 from dixian.monitor.costs import COST_COLUMNS
 from dixian.monitor.features import FeatureSpec, build_features, feature_causes

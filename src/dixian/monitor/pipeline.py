@@ -22,7 +22,8 @@ from dixian.config import Workspace
 from dixian.engine import overwrite_table
 from dixian.errors import UserError
 from dixian.monitor.alert_list import AlertList, build_alert_list, explain, score_panel
-from dixian.monitor.alerts import AlertPolicy, export_alerts_xlsx, with_card_lift
+from dixian.monitor.alert_report import export_alerts_xlsx
+from dixian.monitor.alerts import AlertPolicy, with_card_lift
 from dixian.monitor.card import frame_fingerprint, new_model_id, resolve_model, save_model
 from dixian.monitor.features import below_line_target, panel_periods
 from dixian.monitor.model import RiskModel
