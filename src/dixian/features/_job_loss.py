@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from dixian.features._columns import KEYS, _evidence, _part
+from dixian.features._grid import in_window
 from dixian.features.sources import linked_rows, month_index
 
 if TYPE_CHECKING:
@@ -101,21 +102,8 @@ def job_loss_wages(backend: BaseBackend, grid: ir.Table, settings: FeatureSettin
         return None
     spells = _spells(rows)
     usual = _usual_spell(spells, grid, settings)
-    g = grid.select(
-        g_person=grid.person_id,
-        household_id=grid.household_id,
-        period=grid.period,
-        p_month=grid.p_month,
-    )
-    g = g.inner_join(usual, "p_month")
-    joined = spells.inner_join(
-        g,
-        [
-            spells.person_id == g.g_person,
-            spells.loss_month <= g.p_month,
-            spells.loss_month > g.p_month - settings.window_months,
-        ],
-    )
+    joined = in_window(spells, grid, "loss_month", settings.window_months)
+    joined = joined.inner_join(usual, "p_month")
     back_by_now = joined.back_month.notnull() & (joined.back_month <= joined.p_month)
     end = ibis.ifelse(back_by_now, joined.back_month, joined.p_month + 1)
     so_far = (end - joined.loss_month).cast("float64")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from dixian.features._columns import KEYS, _evidence, _part
+from dixian.features._grid import in_window
 from dixian.features.sources import linked_rows, month_index
 
 if TYPE_CHECKING:
@@ -55,20 +56,7 @@ def microcredit(backend: BaseBackend, grid: ir.Table, settings: FeatureSettings)
         principal=ibis.coalesce(dated.outstanding_balance, dated.loan_amount).fill_null(0.0),
         overdue=(dated.repayment_status == OVERDUE).fill_null(False),
     )
-    g = grid.select(
-        g_person=grid.person_id,
-        household_id=grid.household_id,
-        period=grid.period,
-        p_month=grid.p_month,
-    )
-    joined = dated.inner_join(
-        g,
-        [
-            dated.person_id == g.g_person,
-            dated.r_month <= g.p_month,
-            dated.r_month > g.p_month - settings.window_months,
-        ],
-    )
+    joined = in_window(dated, grid, "r_month", settings.window_months)
     normal = (joined.repayment_status == NORMAL).fill_null(False)
     # The latest report of each loan; a duplicated report of the same month says the same.
     per_loan = joined.group_by([*KEYS, "loan_id"]).aggregate(

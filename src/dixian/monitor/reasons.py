@@ -46,22 +46,14 @@ class Clause:
     needs: tuple[str, ...]
     render: Callable[[Values], str]
     when: Callable[[Values], bool] = lambda values: True
+    # Rendered only when the clause before it was not: a plainer way to say the same thing.
+    instead_of_previous: bool = False
 
 
 def _v(values: Values, name: str) -> float:
     value = values[name]
     assert value is not None
     return float(value)
-
-
-def _job_loss_priced(values: Values) -> bool:
-    wages, months = values.get("job_loss_wages"), values.get("job_loss_months_out")
-    return _known(wages) and _known(months) and float(wages or 0) > 0 and float(months or 0) > 0
-
-
-def _overdue_priced(values: Values) -> bool:
-    principal = values.get("microcredit_overdue_principal")
-    return _known(principal) and float(principal or 0) > 0
 
 
 _TEMPLATES: dict[str, tuple[Clause, ...]] = {
@@ -175,8 +167,8 @@ _TEMPLATES: dict[str, tuple[Clause, ...]] = {
         Clause(
             ("job_loss",),
             lambda v: "近12个月有家庭成员失业",
-            # Said once: the clause above already names the job loss with its cost.
-            lambda v: _v(v, "job_loss") > 0 and not _job_loss_priced(v),
+            lambda v: _v(v, "job_loss") > 0,
+            instead_of_previous=True,
         ),
         Clause(
             ("wage_pc_change",),
@@ -193,8 +185,8 @@ _TEMPLATES: dict[str, tuple[Clause, ...]] = {
         Clause(
             ("microcredit_overdue",),
             lambda v: "近12个月扶贫小额信贷逾期",
-            # Said once: the clause above already names the overdue loan with its principal.
-            lambda v: _v(v, "microcredit_overdue") > 0 and not _overdue_priced(v),
+            lambda v: _v(v, "microcredit_overdue") > 0,
+            instead_of_previous=True,
         ),
         Clause(
             ("operating_pc_change",),
@@ -271,9 +263,16 @@ def render_reason(
     """
     label = cause_labels().get(cause, cause)
     parts = []
+    previous_rendered = False
     for clause in _TEMPLATES.get(cause, ()):
-        if all(_known(values.get(name)) for name in clause.needs) and clause.when(values):
+        rendered = (
+            not (clause.instead_of_previous and previous_rendered)
+            and all(_known(values.get(name)) for name in clause.needs)
+            and clause.when(values)
+        )
+        if rendered:
             parts.append(clause.render(values))
+        previous_rendered = rendered
     if not parts:
         labels = {spec.name: spec.label_zh or spec.name for spec in features}
         for name in top or [spec.name for spec in features if spec.cause == cause][:2]:
