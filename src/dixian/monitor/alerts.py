@@ -50,9 +50,7 @@ TRIGGER_SCOPES: tuple[TriggerScope, ...] = ("informative", "all")
 # 1.50) on and off between counties (bench/RESULTS.md, session 5).
 FULL_WEIGHT_LIFT = 2.0
 # Up to this lift a trigger does not weigh at all: a few hundred households' fall rate within a
-# quarter of the county's is within a year's chance, and even a small weight decides the order
-# inside the bands of equal calibrated risk — a weight graded from lift 1 put a township's
-# unsafe-water villages (lift 1.02) ahead of households the model ranked higher.
+# quarter of the county's is within a year's chance.
 NO_WEIGHT_LIFT = 1.25
 
 
